@@ -1,0 +1,197 @@
+"""The nbgrader pipeline, as functions: masters -> student notebooks -> grades.
+
+Each call works in a fresh temporary course folder (a copy of
+``autograde/source`` plus a throw-away gradebook), so nothing here writes
+into the repository except :func:`release_notebooks`, which rewrites
+``notebooks/``. Settings come from ``autograde/nbgrader_config.py``, the same
+file the instructor's own ``nbgrader`` commands read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+AUTOGRADE_DIR = Path(__file__).resolve().parent
+REPO_DIR = AUTOGRADE_DIR.parent
+SOURCE_DIR = AUTOGRADE_DIR / "source"
+NOTEBOOKS_DIR = REPO_DIR / "notebooks"
+CONFIG_FILE = AUTOGRADE_DIR / "nbgrader_config.py"
+
+__all__ = [
+    "CellGrade",
+    "assignments",
+    "autograde",
+    "generate_student_notebooks",
+    "master_path",
+    "normalized",
+    "release_notebooks",
+]
+
+
+@dataclass(frozen=True)
+class CellGrade:
+    """The grade nbgrader gave one graded cell."""
+
+    name: str  # the cell's grade_id
+    score: float
+    max_score: float
+    kind: str  # "autograder" (test cell) or "manual" (answer cell)
+
+    @property
+    def full(self) -> bool:
+        return self.score == self.max_score
+
+
+def assignments() -> list[str]:
+    """Names of the assignments (one master notebook each), in order.
+
+    >>> assignments()[:2]
+    ['00_welcome', '01_metrics_and_models']
+    """
+    return sorted(p.name for p in SOURCE_DIR.iterdir()
+                  if p.is_dir() and (p / f"{p.name}.ipynb").exists())
+
+
+def master_path(assignment: str) -> Path:
+    """Path of an assignment's master notebook."""
+    path = SOURCE_DIR / assignment / f"{assignment}.ipynb"
+    if not path.exists():
+        raise ValueError(f"no master notebook for assignment {assignment!r}; "
+                         f"known: {', '.join(assignments())}")
+    return path
+
+
+def _config(root: Path):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader(CONFIG_FILE.name, path=str(AUTOGRADE_DIR)).load_config()
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    config.Exchange.root = str(root / "exchange")
+    return config
+
+
+def _ensure_tools_on_path() -> None:
+    """nbgrader runs the ``alembic`` command; make sure this Python's scripts folder
+    (the course's virtual environment, when it is not activated) is on PATH."""
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
+@contextlib.contextmanager
+def _course(names: list[str]) -> Iterator[tuple[object, Path]]:
+    """A temporary course folder holding copies of the named masters, and an NbGraderAPI on it."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    _ensure_tools_on_path()
+    with tempfile.TemporaryDirectory(prefix="pms-course-") as tmp:
+        root = Path(tmp)
+        for name in names:
+            shutil.copytree(SOURCE_DIR / name, root / "source" / name,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        config = _config(root)
+        coursedir = CourseDirectory(config=config)
+        api = NbGraderAPI(coursedir=coursedir, config=config)
+        yield api, root
+
+
+def _generate(api, name: str) -> None:
+    result = api.generate_assignment(name, force=True, create=True)
+    if not result.get("success"):
+        raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n"
+                           f"{result.get('error') or result.get('log')}")
+
+
+def generate_student_notebooks(dest: Path, names: list[str] | None = None) -> list[Path]:
+    """Run nbgrader's ``generate_assignment`` on the masters; write the student
+    notebooks (and any other files of the assignment) flat into ``dest``."""
+    names = names or assignments()
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    with _course(names) as (api, root):
+        for name in names:
+            _generate(api, name)
+            for item in sorted((root / "release" / name).iterdir()):
+                if item.is_dir():
+                    shutil.copytree(item, dest / item.name, dirs_exist_ok=True)
+                else:
+                    shutil.copy2(item, dest / item.name)
+                written.append(dest / item.name)
+    return written
+
+
+def release_notebooks() -> list[Path]:
+    """Regenerate ``notebooks/`` from the masters (what ``make release`` runs)."""
+    with tempfile.TemporaryDirectory(prefix="pms-release-") as tmp:
+        made = generate_student_notebooks(Path(tmp))
+        out = []
+        for path in made:
+            target = NOTEBOOKS_DIR / path.name
+            if path.suffix == ".ipynb":
+                target.write_text(json.dumps(normalized(path), indent=1, ensure_ascii=False) + "\n")
+            elif path.is_dir():
+                shutil.copytree(path, target, dirs_exist_ok=True)
+            else:
+                shutil.copy2(path, target)
+            out.append(target)
+    return out
+
+
+def normalized(path: Path) -> dict:
+    """A notebook's JSON with what varies between runs of nbgrader taken out
+    (nothing, today: kept as the one place to add it), outputs cleared."""
+    nb = json.loads(Path(path).read_text())
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    return nb
+
+
+def autograde(submissions: Mapping[str, Path], student: str = "student",
+              timeout: int | None = None) -> dict[str, dict[str, CellGrade]]:
+    """Autograde submitted notebooks with nbgrader, exactly as an instructor would.
+
+    ``submissions`` maps an assignment name to the notebook submitted for it.
+    Returns ``{assignment: {grade_id: CellGrade}}`` for every graded cell.
+    """
+    from nbgrader.api import Gradebook
+
+    names = list(submissions)
+    grades: dict[str, dict[str, CellGrade]] = {}
+    with _course(names) as (api, root):
+        if timeout is not None:
+            api.config.Execute.timeout = timeout
+        for name, notebook in submissions.items():
+            _generate(api, name)
+            target = root / "submitted" / student / name
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(notebook, target / f"{name}.ipynb")
+            result = api.autograde(name, student, force=True, create=True)
+            if not result.get("success"):
+                raise RuntimeError(f"nbgrader autograde {name} failed:\n"
+                                   f"{result.get('error') or result.get('log')}")
+        with Gradebook(api.coursedir.db_url) as gb:
+            for name in names:
+                nb = gb.find_submission_notebook(name, name, student)
+                grades[name] = {
+                    g.name: CellGrade(
+                        name=g.name,
+                        score=float(g.score),
+                        max_score=float(g.max_score),
+                        kind="autograder" if g.auto_score is not None else "manual",
+                    )
+                    for g in nb.grades
+                }
+    return grades

@@ -1,0 +1,40 @@
+"""course_lib: the small library every notebook of Parallel ML Systems imports.
+
+``import course_lib as cl`` is cheap and changes nothing global: no seeding,
+no matplotlib backend, no Ray. Heavy libraries (matplotlib, ray, numba) are
+imported inside the functions that need them.
+
+Modules, one per concept:
+
+* :mod:`~course_lib.metrics`     measuring time and memory (``cl.measure``, ``cl.Timer``)
+* :mod:`~course_lib.checks`      helpers for the notebooks' test cells
+* :mod:`~course_lib.plots`       the figure style and the recurring charts
+* :mod:`~course_lib.ray_session` starting Ray the same way everywhere
+* :mod:`~course_lib.profile`     the machine and the environment check
+
+>>> import course_lib as cl
+>>> cl.format_time(0.0015)
+'1.5 ms'
+"""
+
+from . import checks, metrics, plots, profile, ray_session
+from .metrics import Measurement, Timer, format_bytes, format_time, measure, peak_allocation
+from .profile import machine_profile, show_profile
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Measurement",
+    "Timer",
+    "checks",
+    "format_bytes",
+    "format_time",
+    "machine_profile",
+    "measure",
+    "metrics",
+    "peak_allocation",
+    "plots",
+    "profile",
+    "ray_session",
+    "show_profile",
+]

@@ -1,0 +1,35 @@
+"""Shared fixtures: a headless matplotlib, figures closed after each test, and
+the list of notebooks (masters and student versions)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pytest  # noqa: E402
+
+from autograde import pipeline  # noqa: E402
+
+ASSIGNMENTS = pipeline.assignments()
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the notebook run times and peak memory measured by test_notebooks_run."""
+    from tests.nbrun import REPORT
+
+    if REPORT:
+        terminalreporter.section("notebooks: run time and peak memory (this machine)")
+        for name, row in sorted(REPORT.items()):
+            terminalreporter.write_line(
+                f"{name:<28} {row['seconds']:6.1f} s   peak {row['peak_mib']:7.0f} MiB"
+                f"   (kernel and its child processes)")

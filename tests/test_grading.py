@@ -1,0 +1,106 @@
+"""The nbgrader pipeline end to end, run as an instructor runs it:
+masters -> student notebooks (committed in notebooks/) -> autograded submissions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograde import pipeline
+from tests.conftest import ASSIGNMENTS
+
+pytestmark = pytest.mark.grading
+
+
+def test_notebooks_folder_is_what_nbgrader_makes_of_the_masters(tmp_path):
+    made = pipeline.generate_student_notebooks(tmp_path)
+    assert sorted(p.name for p in made) == sorted(f"{n}.ipynb" for n in ASSIGNMENTS)
+    for path in made:
+        committed = pipeline.NOTEBOOKS_DIR / path.name
+        assert pipeline.normalized(path) == json.loads(committed.read_text()), (
+            f"notebooks/{path.name} is out of date with its master: run `make release`")
+
+
+@pytest.fixture(scope="module")
+def master_grades():
+    return pipeline.autograde({n: pipeline.master_path(n) for n in ASSIGNMENTS})
+
+
+@pytest.fixture(scope="module")
+def student_grades():
+    return pipeline.autograde({n: pipeline.NOTEBOOKS_DIR / f"{n}.ipynb" for n in ASSIGNMENTS})
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_masters_earn_full_marks(master_grades, name):
+    auto = [g for g in master_grades[name].values() if g.kind == "autograder"]
+    assert auto, f"{name}: no autograded cells"
+    lost = {g.name: (g.score, g.max_score) for g in auto if not g.full}
+    assert not lost, f"{name}: the solutions lose marks in {lost}"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_untouched_student_notebooks_earn_nothing(student_grades, name):
+    auto = [g for g in student_grades[name].values() if g.kind == "autograder"]
+    assert auto, f"{name}: no autograded cells"
+    scored = {g.name: g.score for g in auto if g.score != 0}
+    assert not scored, f"{name}: an empty submission scores {scored}"
+
+
+def _noisy_submission(tmp_path: Path) -> Path:
+    """Notebook 00's master with library-style noise on stderr inside the graded code."""
+    nb = nbformat.read(pipeline.master_path("00_welcome"), as_version=4)
+    cell = next(c for c in nb.cells if c.get("id") == "speedup")
+    cell.source = cell.source.replace(
+        "### BEGIN SOLUTION",
+        "### BEGIN SOLUTION\n"
+        "    import sys, warnings\n"
+        "    warnings.warn('this API will change', FutureWarning)\n"
+        "    warnings.warn('object store is small', UserWarning)\n"
+        "    print('(raylet) [2026-11-22 10:00:00,000 I 123 123] started', file=sys.stderr)\n"
+        "    print('(square pid=4242) worker says hello', file=sys.stderr)",
+    )
+    path = tmp_path / "00_welcome.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def _failing_submission(tmp_path: Path) -> Path:
+    """Notebook 00's master with a wrong answer that also prints a warning."""
+    nb = nbformat.read(pipeline.master_path("00_welcome"), as_version=4)
+    cell = next(c for c in nb.cells if c.get("id") == "speedup")
+    cell.source = cell.source.replace(
+        "### BEGIN SOLUTION",
+        "### BEGIN SOLUTION\n    import warnings\n    warnings.warn('noise', UserWarning)\n"
+        "    return T_new / T_baseline",
+    )
+    path = tmp_path / "00_welcome.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_library_warnings_on_stderr_do_not_cost_a_correct_solution(tmp_path):
+    grades = pipeline.autograde({"00_welcome": _noisy_submission(tmp_path)})["00_welcome"]
+    assert grades["test_speedup"].full, grades
+
+
+def test_ignoring_warnings_does_not_pass_a_wrong_solution(tmp_path):
+    grades = pipeline.autograde({"00_welcome": _failing_submission(tmp_path)})["00_welcome"]
+    assert grades["test_speedup"].score == 0, grades
+
+
+def test_other_stderr_output_still_scores_zero(tmp_path):
+    """nbgrader's own rule (stderr in a test cell scores 0) stays for what is not library noise."""
+    nb = nbformat.read(pipeline.master_path("00_welcome"), as_version=4)
+    cell = next(c for c in nb.cells if c.get("id") == "speedup")
+    cell.source = cell.source.replace(
+        "### BEGIN SOLUTION",
+        "### BEGIN SOLUTION\n    import sys\n    print('something odd happened', file=sys.stderr)",
+    )
+    path = tmp_path / "00_welcome.ipynb"
+    nbformat.write(nb, path)
+    grades = pipeline.autograde({"00_welcome": path})["00_welcome"]
+    assert grades["test_speedup"].score == 0, grades
