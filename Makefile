@@ -31,8 +31,11 @@ $(STAMP): requirements.txt requirements-lock.txt pyproject.toml
 	@touch $(STAMP)
 	@echo "installed into $(VENV)"
 
+# Jupyter refuses to run as root unless told; containers and CI often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m ruff check .
