@@ -50,57 +50,46 @@ def test_untouched_student_notebooks_earn_nothing(student_grades, name):
     assert not scored, f"{name}: an empty submission scores {scored}"
 
 
-def _noisy_submission(tmp_path: Path) -> Path:
-    """Notebook 00's master with library-style noise on stderr inside the graded code."""
+def _welcome_with(tmp_path: Path, code: str) -> Path:
+    """Notebook 00's master with ``code`` run at the top of the speedup solution."""
     nb = nbformat.read(pipeline.master_path("00_welcome"), as_version=4)
     cell = next(c for c in nb.cells if c.get("id") == "speedup")
-    cell.source = cell.source.replace(
-        "### BEGIN SOLUTION",
-        "### BEGIN SOLUTION\n"
-        "    import sys, warnings\n"
-        "    warnings.warn('this API will change', FutureWarning)\n"
-        "    warnings.warn('object store is small', UserWarning)\n"
-        "    print('(raylet) [2026-11-22 10:00:00,000 I 123 123] started', file=sys.stderr)\n"
-        "    print('(square pid=4242) worker says hello', file=sys.stderr)",
-    )
+    indented = "\n".join("    " + line for line in code.strip().splitlines())
+    cell.source = cell.source.replace("### BEGIN SOLUTION", "### BEGIN SOLUTION\n" + indented)
     path = tmp_path / "00_welcome.ipynb"
     nbformat.write(nb, path)
     return path
 
 
-def _failing_submission(tmp_path: Path) -> Path:
-    """Notebook 00's master with a wrong answer that also prints a warning."""
-    nb = nbformat.read(pipeline.master_path("00_welcome"), as_version=4)
-    cell = next(c for c in nb.cells if c.get("id") == "speedup")
-    cell.source = cell.source.replace(
-        "### BEGIN SOLUTION",
-        "### BEGIN SOLUTION\n    import warnings\n    warnings.warn('noise', UserWarning)\n"
-        "    return T_new / T_baseline",
-    )
-    path = tmp_path / "00_welcome.ipynb"
-    nbformat.write(nb, path)
-    return path
+def _grade_welcome(path: Path):
+    return pipeline.autograde({"00_welcome": path})["00_welcome"]["test_speedup"]
 
 
 def test_library_warnings_on_stderr_do_not_cost_a_correct_solution(tmp_path):
-    grades = pipeline.autograde({"00_welcome": _noisy_submission(tmp_path)})["00_welcome"]
-    assert grades["test_speedup"].full, grades
+    noisy = _welcome_with(tmp_path, """
+import sys, warnings
+warnings.warn('this API will change', FutureWarning)
+warnings.warn('object store is small', UserWarning)
+print('(raylet) [2026-11-22 10:00:00,000 I 123 123] started', file=sys.stderr)
+print('(square pid=4242) worker says hello', file=sys.stderr)
+""")
+    grade = _grade_welcome(noisy)
+    assert grade.full, grade
 
 
 def test_ignoring_warnings_does_not_pass_a_wrong_solution(tmp_path):
-    grades = pipeline.autograde({"00_welcome": _failing_submission(tmp_path)})["00_welcome"]
-    assert grades["test_speedup"].score == 0, grades
+    wrong = _welcome_with(tmp_path, """
+import warnings
+warnings.warn('noise', UserWarning)
+return T_new / T_baseline
+""")
+    assert _grade_welcome(wrong).score == 0
 
 
 def test_other_stderr_output_still_scores_zero(tmp_path):
     """nbgrader's own rule (stderr in a test cell scores 0) stays for what is not library noise."""
-    nb = nbformat.read(pipeline.master_path("00_welcome"), as_version=4)
-    cell = next(c for c in nb.cells if c.get("id") == "speedup")
-    cell.source = cell.source.replace(
-        "### BEGIN SOLUTION",
-        "### BEGIN SOLUTION\n    import sys\n    print('something odd happened', file=sys.stderr)",
-    )
-    path = tmp_path / "00_welcome.ipynb"
-    nbformat.write(nb, path)
-    grades = pipeline.autograde({"00_welcome": path})["00_welcome"]
-    assert grades["test_speedup"].score == 0, grades
+    odd = _welcome_with(tmp_path, """
+import sys
+print('something odd happened', file=sys.stderr)
+""")
+    assert _grade_welcome(odd).score == 0
