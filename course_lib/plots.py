@@ -182,7 +182,13 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], ax=None, ylabel: s
     with style():
         bars = ax.bar([str(s) for s in labels], values, color=COLORS[: len(labels)])
         if log:
+            from matplotlib.ticker import NullFormatter
+
+            if np.any(values <= 0):
+                raise ValueError("values must be > 0 when log=True")
             ax.set_yscale("log")
+            ax.set_ylim(values.min() / 3, values.max() * 2)
+            ax.yaxis.set_minor_formatter(NullFormatter())
         for bar, v in zip(bars, values, strict=True):
             ax.annotate(fmt.format(v), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                         ha="center", va="bottom", fontsize=9)

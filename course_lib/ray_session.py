@@ -7,7 +7,10 @@
   statistics prompt, and whatever Ray prints on stderr while it starts is
   kept back (and shown only if starting fails), because nbgrader scores a
   test cell zero when it writes to stderr.
-* When ``RAY_ADDRESS`` is set, it connects to that cluster instead.
+* When ``RAY_ADDRESS`` is set, it connects to that cluster instead (for a
+  cluster started with ``ray start``, which turns on token authentication in
+  Ray 2.60, also set ``RAY_AUTH_MODE=token``; Ray reads the token from
+  ``~/.ray/auth_token`` or ``RAY_AUTH_TOKEN``).
 
 Use it as a context manager, so Ray is shut down at the end::
 
@@ -157,6 +160,11 @@ def start(num_cpus: int | None = None, object_store_mb: int = DEFAULT_OBJECT_STO
         kwargs["object_store_memory"] = int(object_store_mb * 2**20)
     else:
         kwargs.pop("include_dashboard")
+        # A hang here is silent while stderr is held back: say what is happening.
+        print(f"connecting to the Ray cluster at RAY_ADDRESS={os.environ['RAY_ADDRESS']} ..."
+              + ("" if os.environ.get("RAY_AUTH_MODE") else
+                 " (if it never connects: clusters started by `ray start` use token "
+                 "authentication; set RAY_AUTH_MODE=token)"))
     kwargs.update(ray_kwargs)
 
     if not quiet:

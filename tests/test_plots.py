@@ -44,3 +44,10 @@ def test_bar_chart_labels_values():
     assert [t.get_text() for t in ax.texts] == ["1", "2", "3"]
     with pytest.raises(ValueError, match="same length"):
         plots.bar_chart(["a"], [1, 2])
+
+
+def test_bar_chart_log_scale_needs_positive_values():
+    ax = plots.bar_chart(["slow", "fast"], [8.0, 0.1], log=True)
+    assert ax.get_yscale() == "log"
+    with pytest.raises(ValueError, match="> 0"):
+        plots.bar_chart(["a", "b"], [1.0, 0.0], log=True)

@@ -46,3 +46,53 @@ def test_session_starts_quietly_sized_to_the_machine_and_stops():
     assert "OK RayInfo(local" in proc.stdout
     assert "asked for num_cpus=10000" in proc.stdout  # the cap is said, on stdout
     assert proc.stderr.strip() == "", f"Ray wrote to stderr:\n{proc.stderr}"
+
+
+def test_joins_an_existing_cluster_when_RAY_ADDRESS_is_set():
+    """A head node of our own (stopped afterwards without touching any other Ray)."""
+    import os
+    import shutil
+    import socket
+    import tempfile
+    import time
+    from pathlib import Path
+
+    ray_cli = str(Path(sys.executable).parent / "ray")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("RAY_ADDRESS", None)
+    tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths max 107 bytes
+    log = open(Path(tmp) / "head.log", "w+")
+    head = subprocess.Popen(
+        [ray_cli, "start", "--head", "--block", "--num-cpus=1", f"--port={port}",
+         "--node-ip-address=127.0.0.1", "--include-dashboard=false",
+         "--object-store-memory=100000000", f"--temp-dir={tmp}"],
+        stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while "Ray runtime started" not in Path(log.name).read_text():
+            assert head.poll() is None, f"ray start failed:\n{Path(log.name).read_text()}"
+            assert time.monotonic() < deadline, "ray start took over 120 s"
+            time.sleep(0.5)
+        code = textwrap.dedent("""
+            import course_lib as cl
+            with cl.ray_session.session(num_cpus=2) as info:
+                pass
+            print(info.local, info.num_cpus)
+        """)
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=180, env={**env, "RAY_ADDRESS": f"127.0.0.1:{port}",
+                                                "RAY_AUTH_MODE": "token"})
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.splitlines()[0].startswith("connecting to the Ray cluster"), proc.stdout
+        assert proc.stdout.split()[-2:] == ["False", "1.0"], proc.stdout  # the cluster's size
+    finally:
+        head.terminate()  # with --block, `ray start` stops the processes it started
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            head.kill()
+        log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
