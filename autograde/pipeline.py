@@ -159,6 +159,17 @@ def normalized(path: Path) -> dict:
     return nb
 
 
+def _grade_kinds(master: Path) -> dict[str, str]:
+    """grade_id -> "autograder" (a test cell) or "manual" (an answer graded by hand),
+    from the master's nbgrader metadata."""
+    kinds = {}
+    for cell in json.loads(Path(master).read_text())["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade"):
+            kinds[meta["grade_id"]] = "manual" if meta.get("solution") else "autograder"
+    return kinds
+
+
 def autograde(submissions: Mapping[str, Path], student: str = "student",
               timeout: int | None = None) -> dict[str, dict[str, CellGrade]]:
     """Autograde submitted notebooks with nbgrader, exactly as an instructor would.
@@ -184,14 +195,11 @@ def autograde(submissions: Mapping[str, Path], student: str = "student",
                                    f"{result.get('error') or result.get('log')}")
         with Gradebook(api.coursedir.db_url) as gb:
             for name in names:
+                kinds = _grade_kinds(master_path(name))
                 nb = gb.find_submission_notebook(name, name, student)
                 grades[name] = {
-                    g.name: CellGrade(
-                        name=g.name,
-                        score=float(g.score),
-                        max_score=float(g.max_score),
-                        kind="autograder" if g.auto_score is not None else "manual",
-                    )
+                    g.name: CellGrade(name=g.name, score=float(g.score),
+                                      max_score=float(g.max_score), kind=kinds[g.name])
                     for g in nb.grades
                 }
     return grades

@@ -20,12 +20,14 @@ Modules, one per concept:
 from . import checks, metrics, plots, profile, ray_session
 from .metrics import Measurement, Timer, format_bytes, format_time, measure, peak_allocation
 from .profile import machine_profile, show_profile
+from .ray_session import available_cpus
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Measurement",
     "Timer",
+    "available_cpus",
     "checks",
     "format_bytes",
     "format_time",

@@ -204,6 +204,10 @@ def check_array_close(got: np.ndarray, expected, rel: float = 1e-9, abs_: float 
         raise _fail(what, f"expected shape {expected.shape}, got shape {got.shape}")
     if not np.allclose(got, expected, rtol=rel, atol=abs_, equal_nan=True):
         diff = np.abs(got.astype(float) - expected.astype(float))
+        if np.all(np.isnan(diff)):  # NaN where a number was expected, everywhere
+            raise _fail(what, f"expected {np.array2string(expected, threshold=8)}, "
+                              f"got {np.array2string(got, threshold=8)}")
+        diff = np.where(np.isnan(diff), np.inf, diff)  # a NaN counts as the largest difference
         where = tuple(int(i) for i in np.unravel_index(int(np.nanargmax(diff)), diff.shape))
         raise _fail(what, f"expected {np.array2string(expected, threshold=8)}, "
                           f"got {np.array2string(got, threshold=8)} "

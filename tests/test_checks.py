@@ -74,6 +74,10 @@ def test_check_array_close_reports_where():
         checks.check_array_close(np.array([[1.0], [5.0]]), [[1.0], [2.0]])
     with pytest.raises(AssertionError, match="shape"):
         checks.check_array_close(np.zeros(2), np.zeros(3))
+    with pytest.raises(AssertionError, match=r"got \[nan nan\]"):
+        checks.check_array_close(np.full(2, np.nan), [1.0, 2.0])
+    with pytest.raises(AssertionError, match=r"index \(0,\)"):
+        checks.check_array_close(np.array([np.nan, 3.0]), [1.0, 2.0])
 
 
 def test_check_raises():
