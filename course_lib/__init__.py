@@ -11,13 +11,16 @@ Modules, one per concept:
 * :mod:`~course_lib.plots`       the figure style and the recurring charts
 * :mod:`~course_lib.ray_session` starting Ray the same way everywhere
 * :mod:`~course_lib.profile`     the machine and the environment check
+* :mod:`~course_lib.widgets`     a small toolkit for interactive plots (static without widgets)
+* :mod:`~course_lib.taskgraph`   task graphs, schedules, Gantt charts, the scheduler explorer
+* :mod:`~course_lib.scaling`     strong/weak scaling experiments, the Amdahl/Gustafson explorer
 
 >>> import course_lib as cl
 >>> cl.format_time(0.0015)
 '1.5 ms'
 """
 
-from . import checks, metrics, plots, profile, ray_session
+from . import checks, metrics, plots, profile, ray_session, scaling, taskgraph, widgets
 from .metrics import Measurement, Timer, format_bytes, format_time, measure, peak_allocation
 from .profile import machine_profile, show_profile
 from .ray_session import available_cpus
@@ -38,5 +41,8 @@ __all__ = [
     "plots",
     "profile",
     "ray_session",
+    "scaling",
     "show_profile",
+    "taskgraph",
+    "widgets",
 ]
