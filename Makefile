@@ -43,7 +43,7 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest -m "not notebooks and not grading" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not notebooks and not grading and not cluster" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .
