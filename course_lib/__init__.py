@@ -14,13 +14,14 @@ Modules, one per concept:
 * :mod:`~course_lib.widgets`     a small toolkit for interactive plots (static without widgets)
 * :mod:`~course_lib.taskgraph`   task graphs, schedules, Gantt charts, the scheduler explorer
 * :mod:`~course_lib.scaling`     strong/weak scaling experiments, the Amdahl/Gustafson explorer
+* :mod:`~course_lib.gpu`         GPU or numba's CUDA simulator, kernel runs, host-device copy costs
 
 >>> import course_lib as cl
 >>> cl.format_time(0.0015)
 '1.5 ms'
 """
 
-from . import checks, metrics, plots, profile, ray_session, scaling, taskgraph, widgets
+from . import checks, gpu, metrics, plots, profile, ray_session, scaling, taskgraph, widgets
 from .metrics import Measurement, Timer, format_bytes, format_time, measure, peak_allocation
 from .profile import machine_profile, show_profile
 from .ray_session import available_cpus
@@ -34,6 +35,7 @@ __all__ = [
     "checks",
     "format_bytes",
     "format_time",
+    "gpu",
     "machine_profile",
     "measure",
     "metrics",
