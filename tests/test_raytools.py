@@ -1,0 +1,122 @@
+"""course_lib.raytools: spans recorded in tasks, Gantt rows, and where tasks ran."""
+
+import os
+import random
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from course_lib import raytools
+from course_lib.raytools import Span, timestamped, to_gantt
+
+
+def test_timestamped_returns_the_result_and_a_span_of_this_process():
+    def work(x, y=1):
+        return x + y
+
+    wrapped = timestamped(work)
+    value, span = wrapped(2, y=3)
+    assert value == 5
+    assert isinstance(span, Span) and span.label == "work" and span.pid == os.getpid()
+    assert span.node == ""  # outside Ray
+    assert span.end >= span.start and span.seconds == span.end - span.start
+    assert wrapped.__name__ == "work"  # functools.wraps: Ray names the task after it
+    assert timestamped(work, label="step")(1)[1].label == "step"
+    with pytest.raises(TypeError, match="callable"):
+        timestamped(42)
+
+
+def test_to_gantt_packs_a_dict_into_as_few_slots_as_overlap():
+    rng = random.Random(7)
+    intervals = {}
+    for i in range(60):
+        start = rng.uniform(0, 10)
+        intervals[f"t{i}"] = (100 + start, 100 + start + rng.uniform(0, 2))
+    rows = to_gantt(intervals)
+    assert len(rows) == len(intervals)
+    assert [r[1] for r in rows] == sorted(r[1] for r in rows)  # by start
+    assert min(r[1] for r in rows) == 0.0  # t0 = the earliest start
+    t0 = min(start for start, _ in intervals.values())
+    by_slot = {}
+    for lane, start, end, label in rows:
+        assert (start + t0, end + t0) == pytest.approx(intervals[label])
+        by_slot.setdefault(lane, []).append((start, end))
+    for spans in by_slot.values():  # no two intervals of a slot overlap
+        spans.sort()
+        assert all(e0 <= s1 for (_, e0), (s1, _) in zip(spans, spans[1:], strict=False))
+    events = sorted([(s, 1) for s, _ in intervals.values()] + [(e, -1) for _, e in
+                                                               intervals.values()],
+                    key=lambda ev: (ev[0], ev[1]))
+    most, now = 0, 0
+    for _, step in events:
+        now += step
+        most = max(most, now)
+    assert len(by_slot) == most  # first fit on sorted starts needs only the peak overlap
+
+
+def test_to_gantt_of_spans_has_one_lane_per_process_and_node():
+    spans = [Span("a", 1.0, 2.0, 10, "n1"), Span("b", 1.5, 2.0, 10, "n2"),
+             Span("c", 2.0, 3.0, 11, "n1")]
+    rows = to_gantt(spans, t0=0.0, labels=["x", "y", "z"])
+    assert rows == [("node n1 pid 10", 1.0, 2.0, "x"), ("node n2 pid 10", 1.5, 2.0, "y"),
+                    ("node n1 pid 11", 2.0, 3.0, "z")]
+    assert to_gantt([]) == [] and to_gantt({}) == []
+
+
+@pytest.mark.parametrize("bad, error", [
+    ({"a": (2.0, 1.0)}, ValueError),
+    ({"a": (1.0,)}, ValueError),
+    ({"a": ("0", 1.0)}, ValueError),
+    ({"a": (0.0, float("nan"))}, ValueError),
+    ([("a", 0.0, 1.0)], TypeError),
+    (42, TypeError),
+])
+def test_to_gantt_rejects_bad_intervals(bad, error):
+    with pytest.raises(error):
+        to_gantt(bad)
+
+
+def test_to_gantt_labels_must_match():
+    with pytest.raises(ValueError, match="one label per interval"):
+        to_gantt({"a": (0, 1)}, labels=["x", "y"])
+
+
+def test_ray_functions_say_when_ray_is_not_running():
+    if "ray" in sys.modules and sys.modules["ray"].is_initialized():
+        pytest.skip("Ray is running in this process")
+    for fn in (raytools.cluster_nodes, raytools.tasks_per_node, raytools.warm_up):
+        with pytest.raises(RuntimeError, match="Ray is not running"):
+            fn()
+
+
+def test_with_a_local_ray():
+    # In a fresh interpreter, as a notebook would run it; nothing may reach stderr.
+    code = textwrap.dedent("""
+        import os
+        import course_lib as cl
+        with cl.ray_session.session(num_cpus=2, object_store_mb=100) as info:
+            import ray
+            assert cl.raytools.warm_up() == 2
+            nodes = cl.raytools.cluster_nodes()
+            assert len(nodes) == 1 and nodes[0]["head"] and nodes[0]["CPU"] == 2, nodes
+            assert 90 <= nodes[0]["object_store_mb"] <= 110, nodes
+            work = ray.remote(cl.raytools.timestamped(cl.scaling.cpu_task))
+            out = ray.get([work.remote(20_000) for _ in range(4)])
+            assert [v for v, _ in out] == [cl.scaling.cpu_task(20_000)] * 4
+            spans = [s for _, s in out]
+            assert all(s.node == nodes[0]["node_id"] for s in spans), spans
+            assert all(s.pid != os.getpid() for s in spans), spans
+            rows = cl.raytools.to_gantt(spans)
+            assert {r[0] for r in rows} <= {f"pid {s.pid}" for s in spans}
+            for pin in (False, True):
+                placed = cl.raytools.tasks_per_node(n_tasks=3, seconds=0.0, pin=pin)
+                assert placed == {nodes[0]["node_id"]: 3}, placed
+        print("OK")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().endswith("OK"), proc.stdout
+    assert proc.stderr.strip() == "", f"stderr:\n{proc.stderr}"
