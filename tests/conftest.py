@@ -32,4 +32,4 @@ def pytest_terminal_summary(terminalreporter):
         for name, row in sorted(REPORT.items()):
             terminalreporter.write_line(
                 f"{name:<28} {row['seconds']:6.1f} s   peak {row['peak_mib']:7.0f} MiB"
-                f"   (kernel and its child processes)")
+                f"   (PSS of the kernel and its child processes)")

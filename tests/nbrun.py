@@ -1,5 +1,7 @@
 """Run a notebook top to bottom with nbclient, measuring wall time and the peak
-resident memory of the kernel and all its children (Ray's workers included)."""
+memory of the kernel and all its children (Ray's workers included): the sum of
+their proportional set sizes (PSS), so that libraries shared by Ray's worker
+processes are counted once, not once per process."""
 
 from __future__ import annotations
 
@@ -14,8 +16,23 @@ from nbclient import NotebookClient
 REPORT: dict[str, dict] = {}
 
 
+def _proportional_memory(proc: psutil.Process) -> int:
+    """PSS where the OS reports it (shared pages split between the processes that
+    share them: Ray's workers share most of their libraries), else RSS."""
+    try:
+        info = proc.memory_full_info()
+        return int(getattr(info, "pss", info.rss))
+    except psutil.AccessDenied:
+        try:
+            return proc.memory_info().rss
+        except psutil.Error:
+            return 0
+    except psutil.Error:
+        return 0
+
+
 class _PeakMemory(threading.Thread):
-    """Samples RSS of a process tree every ``interval`` seconds."""
+    """Samples the memory (PSS) of a process tree every ``interval`` seconds."""
 
     def __init__(self, pid: int, interval: float = 0.2):
         super().__init__(daemon=True)
@@ -34,10 +51,7 @@ class _PeakMemory(threading.Thread):
             except psutil.NoSuchProcess:
                 break
             for p in procs:
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
+                total += _proportional_memory(p)
             self.peak = max(self.peak, total)
             self._stop_event.wait(self.interval)
 
