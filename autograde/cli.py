@@ -1,34 +1,113 @@
-"""The instructor's command line: ``python -m autograde COMMAND`` (or ``course-admin``).
+"""The instructor's command line: ``autograde VERB`` (or ``python -m autograde VERB``).
 
-Commands:
+A term, step by step (the course directory is ``autograde/`` unless
+``--course DIR`` or ``AUTOGRADE_COURSE`` names another)::
 
-* ``release``   regenerate ``notebooks/`` (the student notebooks) from the masters
-* ``list``      the assignments
-* ``selfcheck`` autograde every master as a submission and say whether it earns full marks
+    autograde release                      masters -> notebooks/ and nbgrader's release/
+    autograde due 01_metrics_and_models "2026-12-01 17:00:00 UTC"
+    autograde collect submissions.zip      into submitted/ (+ new students in the gradebook)
+    autograde grade --workers 8            autograde in parallel, into the gradebook
+    (manual grading in formgrader)
+    autograde feedback                     feedback/<student>/<assignment>/*.html
+    autograde export --to grades.csv       the gradebook as CSV
+    autograde report                       reports/<assignment>.html
+
+For learners without an instructor: ``autograde self-check notebooks/01_….ipynb``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from . import pipeline
 
+# the verbs' modules import nbgrader; they are loaded only when a verb needs them
+
+
+def _course(args):
+    from .course import Course
+
+    return Course(args.course)
+
 
 def _release(args) -> int:
-    written = pipeline.release_notebooks()
-    for path in written:
-        print(f"wrote {path.relative_to(pipeline.REPO_DIR)}")
+    from .course import Course
+
+    course = _course(args)
+    names = args.assignments or None
+    course.release(names)
+    if course.root == Course(pipeline.AUTOGRADE_DIR).root and not names:
+        for path in pipeline.release_notebooks(course.root / "release"):
+            print(f"wrote {path.relative_to(pipeline.REPO_DIR)}")
     return 0
 
 
 def _list(args) -> int:
-    for name in pipeline.assignments():
+    for name in _course(args).assignments():
         print(name)
     return 0
 
 
-def _selfcheck(args) -> int:
+def _due(args) -> int:
+    from .collect import parse_timestamp
+
+    course = _course(args)
+    course.master(args.assignment)
+    course.ensure_released([args.assignment])
+    when = parse_timestamp(args.when)
+    with course.gradebook() as gb:
+        gb.update_or_create_assignment(args.assignment, duedate=when.replace(tzinfo=None))
+    print(f"{args.assignment} is due {when:%Y-%m-%d %H:%M:%S} UTC")
+    return 0
+
+
+def _collect(args) -> int:
+    from .collect import collect
+
+    report = collect(_course(args), args.path)
+    return 1 if report.unplaced and args.strict else 0
+
+
+def _grade(args) -> int:
+    from .grading import grade
+
+    results = grade(_course(args), args.assignments or None, args.student or None,
+                    workers=args.workers, force=args.force, timeout_s=args.timeout,
+                    cpus_per_job=args.cpus_per_job)
+    return 0 if all(r.status == "ok" for r in results) else 2
+
+
+def _feedback(args) -> int:
+    from .feedback import feedback
+
+    feedback(_course(args), args.assignments or None, args.student or None)
+    return 0
+
+
+def _export(args) -> int:
+    from .feedback import export
+
+    export(_course(args), args.to)
+    return 0
+
+
+def _report(args) -> int:
+    from .report import report
+
+    report(_course(args), args.assignments or None, args.out)
+    return 0
+
+
+def _self_check(args) -> int:
+    from .selfcheck import self_check
+
+    result = self_check(args.notebook, args.assignment)
+    return 0 if result["status"] == "ok" and result["score"] == result["max_score"] else 1
+
+
+def _selfcheck_masters(args) -> int:
     names = args.assignments or pipeline.assignments()
     bad = 0
     for name in names:
@@ -44,17 +123,63 @@ def _selfcheck(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograde", description=__doc__,
+    parser = argparse.ArgumentParser(prog="autograde", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("release", help="regenerate notebooks/ from the masters").set_defaults(
-        func=_release)
-    sub.add_parser("list", help="list the assignments").set_defaults(func=_list)
-    p = sub.add_parser("selfcheck", help="autograde the masters; exit 1 unless all earn full marks")
-    p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
-    p.set_defaults(func=_selfcheck)
+    parser.add_argument("--course", type=Path, default=None,
+                        help="the nbgrader course directory (default: $AUTOGRADE_COURSE or "
+                             "the repository's autograde/)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="VERB")
+
+    def verb(name, func, help):
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    p = verb("release", _release, "check the masters' conventions, then generate the student "
+             "versions (release/, gradebook; notebooks/ for the repository's course)")
+    p.add_argument("assignments", nargs="*")
+    verb("list", _list, "list the assignments")
+    p = verb("due", _due, "set an assignment's due date (submissions after it are late)")
+    p.add_argument("assignment")
+    p.add_argument("when", help='e.g. "2026-12-01 17:00:00 UTC" (UTC when no zone is given)')
+    p = verb("collect", _collect, "import submissions from a folder or zip laid out as "
+             "<student>/<assignment>.ipynb or <student>/<assignment>/<assignment>.ipynb")
+    p.add_argument("path", type=Path)
+    p.add_argument("--strict", action="store_true", help="exit 1 if a file could not be placed")
+    p = verb("grade", _grade, "autograde the collected submissions in parallel (resumable)")
+    p.add_argument("assignments", nargs="*")
+    p.add_argument("--workers", "-j", type=int, default=None,
+                   help="submissions graded at once (default: the machine's CPUs)")
+    p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p.add_argument("--force", action="store_true",
+                   help="grade again submissions already graded and unchanged")
+    p.add_argument("--cpus-per-job", type=int, default=1,
+                   help="on a Ray cluster (RAY_ADDRESS set): CPUs per submission (default 1)")
+    p.add_argument("--timeout", type=float, default=900,
+                   help="wall-clock limit per notebook, seconds (default 900)")
+    p = verb("feedback", _feedback, "HTML feedback per student (test messages, never the "
+             "source of hidden tests)")
+    p.add_argument("assignments", nargs="*")
+    p.add_argument("--student", action="append")
+    p = verb("export", _export, "grades as CSV (nbgrader's exporter)")
+    p.add_argument("--to", type=Path, default=None, help="default: <course>/grades.csv")
+    p = verb("report", _report, "an HTML report per assignment: scores, pass rate per cell, "
+             "failures, grading time")
+    p.add_argument("assignments", nargs="*")
+    p.add_argument("--out", type=Path, default=None, help="default: <course>/reports/")
+    p = verb("self-check", _self_check, "grade your own notebook against the masters, hidden "
+             "tests included; nothing is left behind")
+    p.add_argument("notebook", type=Path)
+    p.add_argument("--assignment", default=None, help="when the file name does not say")
+    p = verb("selfcheck-masters", _selfcheck_masters,
+             "autograde every master; exit 1 unless all earn full marks")
+    p.add_argument("assignments", nargs="*")
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ValueError as e:
+        print(f"autograde {args.command}: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

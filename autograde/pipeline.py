@@ -131,10 +131,14 @@ def generate_student_notebooks(dest: Path, names: list[str] | None = None) -> li
     return written
 
 
-def release_notebooks() -> list[Path]:
-    """Regenerate ``notebooks/`` from the masters (what ``make release`` runs)."""
+def release_notebooks(released: Path | None = None) -> list[Path]:
+    """Regenerate ``notebooks/`` from the masters (what ``make release`` runs), or copy
+    them from an nbgrader ``release/`` folder already generated."""
     with tempfile.TemporaryDirectory(prefix="pms-release-") as tmp:
-        made = generate_student_notebooks(Path(tmp))
+        if released is None:
+            made = generate_student_notebooks(Path(tmp))
+        else:
+            made = [item for name in assignments() for item in sorted((released / name).iterdir())]
         out = []
         for path in made:
             target = NOTEBOOKS_DIR / path.name
@@ -148,14 +152,39 @@ def release_notebooks() -> list[Path]:
     return out
 
 
+SELF_CHECK_CELL_ID = "self-check"
+
+
+def self_check_cell(name: str) -> dict:
+    """The cell that ends every student notebook: how to check one's work."""
+    return {"cell_type": "markdown", "id": SELF_CHECK_CELL_ID, "metadata": {}, "source": (
+        "## Check your work\n"
+        "\n"
+        "Before you hand this notebook in, run *Kernel → Restart Kernel and Run All Cells* and "
+        "make sure every visible test cell runs without an error.\n"
+        "\n"
+        "Studying on your own? Grade this notebook yourself, **hidden tests included**, "
+        "from a terminal in the course's folder:\n"
+        "\n"
+        "```bash\n"
+        f".venv/bin/autograde self-check notebooks/{name}.ipynb\n"
+        "```\n"
+        "\n"
+        "It runs the notebook the way the course's grader does (about a minute), prints your "
+        "points per test with each failing test's message (never the hidden tests' code), "
+        "and leaves nothing behind. Written answers are graded by hand and show as `-`.")}
+
+
 def normalized(path: Path) -> dict:
-    """A notebook's JSON with what varies between runs of nbgrader taken out
-    (nothing, today: kept as the one place to add it), outputs cleared."""
+    """The student notebook as ``notebooks/`` holds it: nbgrader's student version with
+    outputs cleared and the self-check cell at the end."""
     nb = json.loads(Path(path).read_text())
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "code":
             cell["outputs"] = []
             cell["execution_count"] = None
+    cells = [c for c in nb.get("cells", []) if c.get("id") != SELF_CHECK_CELL_ID]
+    nb["cells"] = cells + [self_check_cell(Path(path).stem)]
     return nb
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autograde import pipeline
+from autograde import conventions, pipeline
 from tests.conftest import ASSIGNMENTS
 
 BEGIN_SOL, END_SOL = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -55,56 +55,34 @@ def test_no_outputs_or_execution_counts(path):
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_master_follows_the_exercise_conventions(name):
-    cells = _cells(pipeline.master_path(name))
-    ids = [_nbg(c)["grade_id"] for c in cells if _nbg(c)]
-    assert len(ids) == len(set(ids)), f"duplicate grade_ids in {name}: {ids}"
-    assert sum(1 for c in cells if c["cell_type"] == "code" and "import course_lib as cl" in
-               _src(c)) == 1, "the imports cell (import course_lib as cl) must appear once"
+    assert conventions.problems_in_file(pipeline.master_path(name)) == []
 
-    current = None  # the exercise whose tests may follow
-    tested: dict[str, int] = {}
-    for i, cell in enumerate(cells):
-        meta, src = _nbg(cell), _src(cell)
-        where = f"{name} cell {i} ({meta.get('grade_id', cell['cell_type'])})"
-        assert src.count(BEGIN_SOL) == src.count(END_SOL), f"{where}: unbalanced solution markers"
-        assert src.count(BEGIN_HID) == src.count(END_HID), f"{where}: unbalanced hidden tests"
-        if not meta:
-            assert BEGIN_SOL not in src and BEGIN_HID not in src, f"{where}: markers, no metadata"
-            continue
-        assert meta.get("schema_version") == 3, where
-        assert cell.get("id") == meta["grade_id"], f"{where}: cell id should be the grade_id"
-        if meta["solution"] and not meta["grade"]:  # an exercise
-            assert cell["cell_type"] == "code", where
-            assert BEGIN_SOL in src, f"{where}: no solution region"
-            assert re.search(rf"^(def|class) {meta['grade_id']}\b", src, re.M), \
-                f"{where}: must define {meta['grade_id']}"
-            assert current is None or tested.get(current), f"{where}: {current} has no tests"
-            current = meta["grade_id"]
-            tested[current] = 0
-        elif meta["grade"] and not meta["solution"]:  # a test cell
-            assert cell["cell_type"] == "code" and meta["locked"], f"{where}: must be locked code"
-            assert meta.get("points", 0) > 0, f"{where}: needs points > 0"
-            assert current is not None and re.fullmatch(
-                rf"test_{current}(_\w+)?", meta["grade_id"]), \
-                f"{where}: test cells must follow their exercise and be named test_{current}[_...]"
-            assert BEGIN_SOL not in src, where
-            tested[current] += 1
-        elif meta["grade"] and meta["solution"]:  # a manually graded answer
-            assert meta.get("points", 0) > 0, f"{where}: needs points > 0"
-            assert BEGIN_SOL in src and "rubric" in src.lower(), \
-                f"{where}: the master must hold a model answer and a rubric"
-    assert all(tested.values()), f"exercises without tests: {tested}"
-    for exercise in tested:
-        assert any(BEGIN_HID in _src(c) for c in cells
-                   if re.fullmatch(rf"test_{exercise}(_\w+)?", _nbg(c).get("grade_id", ""))), \
-            f"{name}: {exercise} has no hidden tests"
+
+@pytest.mark.parametrize("broken", ["no_hidden", "unlocked", "no_points", "misnamed", "dupe"])
+def test_conventions_catch_a_broken_master(broken):
+    nb = json.loads(pipeline.master_path("01_metrics_and_models").read_text())
+    tests = [c for c in nb["cells"] if _nbg(c).get("grade") and not _nbg(c).get("solution")]
+    first = tests[0]
+    if broken == "no_hidden":
+        for c in tests:
+            c["source"] = _src(c).split(BEGIN_HID)[0]
+    elif broken == "unlocked":
+        _nbg(first)["locked"] = False
+    elif broken == "no_points":
+        _nbg(first)["points"] = 0
+    elif broken == "misnamed":
+        _nbg(first)["grade_id"] = first["id"] = "test_something_else"
+    else:
+        nb["cells"].append(json.loads(json.dumps(first)))
+    assert conventions.problems(nb, "01"), f"{broken} went unnoticed"
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_student_notebook_has_no_solutions_or_hidden_tests(name):
     master = {c["id"]: c for c in _cells(pipeline.master_path(name))}
     student = _cells(pipeline.NOTEBOOKS_DIR / f"{name}.ipynb")
-    assert [c["id"] for c in student] == list(master), "cells differ from the master"
+    assert [c["id"] for c in student] == list(master) + [pipeline.SELF_CHECK_CELL_ID], \
+        "cells differ from the master (plus the self-check cell at the end)"
     for cell in student:
         src, meta = _src(cell), _nbg(cell)
         for marker in (BEGIN_SOL, END_SOL, BEGIN_HID, END_HID):

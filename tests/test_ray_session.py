@@ -96,3 +96,14 @@ def test_joins_an_existing_cluster_when_RAY_ADDRESS_is_set():
             head.kill()
         log.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_available_cpus_respects_the_graders_share(monkeypatch):
+    monkeypatch.delenv("COURSE_CPUS", raising=False)
+    full = ray_session.available_cpus()
+    monkeypatch.setenv("COURSE_CPUS", "1")
+    assert ray_session.available_cpus() == 1
+    monkeypatch.setenv("COURSE_CPUS", str(full + 5))
+    assert ray_session.available_cpus() == full
+    monkeypatch.setenv("COURSE_CPUS", "zero")
+    assert ray_session.available_cpus() == full
