@@ -180,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"autograde {args.command}: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"autograde {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -367,7 +368,9 @@ def _import(course: Course, job: Job, executed: Path, result: Result) -> Result:
                                                   LimitOutput, SaveAutoGrades,
                                                   AssignLatePenalties, CheckCellMetadata],
         })
-        outcome = api.autograde(job.assignment, job.student, force=True, create=True)
+        with warnings.catch_warnings():  # SQLAlchemy's SAWarnings from inside nbgrader
+            warnings.simplefilter("ignore")
+            outcome = api.autograde(job.assignment, job.student, force=True, create=True)
         shutil.rmtree(staging, ignore_errors=True)
         if not outcome.get("success"):
             result.status = "crash"
@@ -497,6 +500,8 @@ def grade(course: Course, assignments: list[str] | None = None, students: list[s
                f"{len(slots[0])} CPU(s) each"))
         bar = _Progress(len(jobs)) if progress else None
 
+        stopping = threading.Event()
+
         def run(job: Job) -> Result:
             if cluster:
                 result, executed, scratch = _execute_on_ray(
@@ -511,6 +516,9 @@ def grade(course: Course, assignments: list[str] | None = None, students: list[s
                     with free_lock:
                         free.append(slot)
             try:
+                if stopping.is_set():  # interrupted: record nothing, grade it next time
+                    result.status, result.reason = "crash", "interrupted"
+                    return result
                 if executed is not None:
                     return _import(course, job, executed, result)
                 return _record_failure(course, job, result)
@@ -532,6 +540,7 @@ def grade(course: Course, assignments: list[str] | None = None, students: list[s
                     if bar:
                         bar.draw()
             except KeyboardInterrupt:
+                stopping.set()
                 for f in futures:
                     f.cancel()
                 kill_marked(f"AUTOGRADE_COURSE_STATE={course.state}")
