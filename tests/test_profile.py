@@ -40,3 +40,101 @@ def test_show_profile_prints_plain_words(capsys):
     profile.show_profile(check_gpu=False)
     out = capsys.readouterr().out
     assert "Cores" in out and "Packages" in out
+
+
+# --------------------------------------------------------------------------- measured constants
+
+@pytest.fixture
+def cache_home(tmp_path, monkeypatch):
+    """A private XDG cache: the tests never write into the real home."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    return tmp_path / "parallel-ml-systems"
+
+
+def test_cache_dir_follows_xdg(cache_home, monkeypatch):
+    assert profile.cache_dir() == cache_home
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", "/home/learner")
+    assert profile.cache_dir() == profile.Path("/home/learner/.cache/parallel-ml-systems")
+
+
+def test_machine_constants_are_measured_fast_plausible_and_cached(cache_home):
+    import time
+
+    t0 = time.perf_counter()
+    first = profile.machine_constants(ray=False)
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 20 and first["seconds"] < 20, f"measuring took {elapsed:.1f} s"
+    assert first["cached"] is False and first["problems"] == []
+    assert 0.5e9 <= first["bandwidth_Bps"] <= 500e9
+    assert 1e9 <= first["flops_float64"] <= first["flops_float32"] * 1.5
+    assert first["bandwidth_array_bytes"] >= 64 * 2**20
+    assert first["ray_task_overhead_s"] is None  # not asked for, Ray not running
+    files = list(cache_home.glob("machine-*.json"))
+    assert len(files) == 1
+    t0 = time.perf_counter()
+    again = profile.machine_constants(ray=False)
+    assert time.perf_counter() - t0 < 0.5 and again["cached"] is True
+    assert again["bandwidth_Bps"] == first["bandwidth_Bps"]
+    assert again["key"] == profile.machine_key()
+    fresh = profile.machine_constants(refresh=True, ray=False)
+    assert fresh["cached"] is False and fresh["measured_at"] >= first["measured_at"]
+
+
+def test_machine_constants_are_keyed_by_the_machine(cache_home, monkeypatch):
+    profile.machine_constants(ray=False)
+    monkeypatch.setattr(profile, "machine_key", lambda: {"hostname": "elsewhere", "cpu": "x",
+                                                         "cores": 64, "numpy": "9"})
+    other = profile.machine_constants(ray=False)
+    assert other["cached"] is False  # another machine: measured anew, cached beside it
+    assert len(list(cache_home.glob("machine-*.json"))) == 2
+
+
+def test_a_broken_or_unwritable_cache_is_not_an_error(cache_home, monkeypatch):
+    cache_home.mkdir(parents=True)
+    path = profile._cache_file(profile.machine_key())
+    path.write_text("{ not json")
+    assert profile.machine_constants(ray=False)["cached"] is False
+    assert profile.machine_constants(ray=False)["cached"] is True  # rewritten
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "read-only home")
+
+    monkeypatch.setattr(profile.Path, "mkdir", refuse)
+    assert profile.machine_constants(refresh=True, ray=False)["cached"] is False
+
+
+def test_implausible_measurements_are_reported_not_cached(cache_home, monkeypatch):
+    monkeypatch.setattr(profile, "_measure_bandwidth",
+                        lambda repeats: {"bandwidth_Bps": 1e3, "bandwidth_array_bytes": 8,
+                                         "last_level_cache_bytes": 0})
+    got = profile.machine_constants(ray=False)
+    assert got["problems"] and "bandwidth_Bps" in got["problems"][0]
+    assert not list(cache_home.glob("machine-*.json"))
+
+
+def test_check_plausible_ranges():
+    good = {"bandwidth_Bps": 20e9, "flops_float64": 80e9, "flops_float32": 160e9,
+            "ray_task_overhead_s": 1e-3, "ray_round_trip_s": 2e-3}
+    assert profile.check_plausible(good) == []
+    assert len(profile.check_plausible({**good, "flops_float64": 1e15,
+                                        "ray_task_overhead_s": 5.0})) == 2
+    assert profile.check_plausible({"bandwidth_Bps": None}) == []
+
+
+def test_show_constants_prints_plain_words(cache_home, capsys):
+    profile.show_profile(check_gpu=False, constants=True)
+    out = capsys.readouterr().out
+    assert "memory bandwidth" in out and "GFLOP/s" in out and "Ray empty task" in out
+    profile.show_constants()
+    assert "cached" in capsys.readouterr().out
+
+
+@pytest.mark.notebooks  # starts Ray: seconds
+def test_machine_constants_add_rays_overhead_when_asked(cache_home):
+    profile.machine_constants(ray=False)
+    with_ray = profile.machine_constants(ray=True)  # starts Ray, measures only Ray, stops it
+    assert with_ray["cached"] is False and with_ray["problems"] == []
+    assert 1e-5 < with_ray["ray_task_overhead_s"] < 1 and with_ray["ray_tasks_per_s"] > 1
+    assert with_ray["ray_start_s"] > 0 and with_ray["seconds"] < 20  # Ray's start not counted
+    assert profile.machine_constants()["ray_task_overhead_s"] == with_ray["ray_task_overhead_s"]
