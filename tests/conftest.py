@@ -3,9 +3,16 @@ the list of notebooks (masters and student versions)."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The machine profile caches its measurements under $XDG_CACHE_HOME: keep the tests (and the
+# notebook kernels they start, which inherit this) out of the real home.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="pms-test-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], True)
 
 import pytest  # noqa: E402
 

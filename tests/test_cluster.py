@@ -205,3 +205,32 @@ def test_notebook_runs_on_the_cluster(cluster, name, monkeypatch):
         assert "2 node(s) alive" in text, text[-2000:]
         assert "Ray has P = 2 CPUs" in text, text[:2000]
     print(f"{name} on a two-node cluster: {seconds:.0f} s")
+
+
+def test_grading_spreads_over_the_cluster(cluster, tmp_path, monkeypatch):
+    """`autograde grade` with RAY_ADDRESS set: each submission is a Ray task of one CPU, so
+    two submissions at once land on the two one-CPU nodes, and grade as they do locally."""
+    from autograde import synthetic
+    from autograde.course import Course
+    from autograde.grading import grade
+
+    name = "00_welcome"
+    root = tmp_path / "course"
+    shutil.copytree(pipeline.SOURCE_DIR / name, root / "source" / name)
+    course = Course(root)
+    synthetic.write(synthetic.correct(name), course.submitted("right", name) / f"{name}.ipynb")
+    synthetic.write(synthetic.blank(name), course.submitted("blank", name) / f"{name}.ipynb")
+    for key, value in cluster.client_env().items():
+        monkeypatch.setenv(key, value)
+    import ray
+
+    try:
+        results = {r.student: r for r in grade(course, workers=2, log=lambda *_: None,
+                                               progress=False)}
+    finally:
+        ray.shutdown()
+    cluster.remember()
+    right, blank = results["right"], results["blank"]
+    assert right.status == "ok" and right.score == right.max_score > 0, right
+    assert blank.status == "ok" and blank.score == 0, blank
+    assert right.node and blank.node and right.node != blank.node, "both ran on one node"
