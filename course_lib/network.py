@@ -38,8 +38,6 @@ What notebook 07 *uses*, never what its exercises compute:
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
 import sys
 import time
@@ -49,6 +47,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from . import plots
+from ._validate import check_int as _check_int
+from ._validate import check_positive as _check_positive
+from ._validate import is_int as _is_int
 from .widgets import checkbox, dropdown, float_slider, int_slider, interactive_plot
 
 __all__ = [
@@ -69,23 +70,7 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- checks
-def _is_int(x) -> bool:
-    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
 
-
-def _check_int(value, name: str, low: int = 1) -> int:
-    if not _is_int(value) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
-
-
-def _check_positive(value, name: str, allow_zero: bool = False) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) \
-        and math.isfinite(float(value)) and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        raise ValueError(f"{name} must be a finite number {'>= 0' if allow_zero else '> 0'}, "
-                         f"got {value!r}")
-    return float(value)
 
 
 def _check_callable(fn, name: str, what: str) -> Callable:
@@ -767,6 +752,7 @@ def explore_allreduce(allreduce_time: Callable, p: int = 64, alpha_us: float = 5
     for a message of ``n_bytes``. Controls: p, α (µs), the link bandwidth
     (GB/s) and the message size of the right panel.
 
+    >>> import math
     >>> def t(alg, p, n, a, B):
     ...     return 0.0 if p == 1 else {"ring": 2 * (p - 1) * a + 2 * (p - 1) / p * n / B,
     ...         "tree": 2 * math.ceil(math.log2(p)) * (a + n / B),

@@ -40,12 +40,15 @@ imported inside the functions that need them.
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from ._validate import check_int as _check_int
+from ._validate import check_positive as _check_positive
+from ._validate import is_int as _is_int
 
 __all__ = [
     "FEATURES",
@@ -80,23 +83,7 @@ FEATURES = ("dep_delay", "distance", "hour", "month", "day")
 LATE_MINUTES = 15  # the label: arr_delay > 15 minutes
 
 
-def _is_int(x) -> bool:
-    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
 
-
-def _check_int(value, name: str, low: int = 1) -> int:
-    if not _is_int(value) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
-
-
-def _check_positive(value, name: str, allow_zero: bool = False) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) \
-        and math.isfinite(float(value)) and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        raise ValueError(f"{name} must be a number {'>=' if allow_zero else '>'} 0, "
-                         f"got {value!r}")
-    return float(value)
 
 
 # --------------------------------------------------------------------------- the model
