@@ -80,11 +80,7 @@ def _check_callable(fn, name: str, what: str) -> Callable:
 
 
 # ----------------------------------------------------------------------------- Ray ring
-def _ray():
-    ray = sys.modules.get("ray")
-    if ray is None or not ray.is_initialized():
-        raise RuntimeError("Ray is not running: start it first with cl.ray_session.start()")
-    return ray
+from .raytools import _ray  # noqa: E402 - Ray, when it is running (one helper for all)
 
 
 class _Peer:

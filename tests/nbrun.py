@@ -79,3 +79,17 @@ def run_notebook(path: Path, timeout: int = 300) -> tuple[nbformat.NotebookNode,
     seconds = time.perf_counter() - t0
     REPORT[Path(path).stem] = {"seconds": seconds, "peak_mib": monitor.peak / 2**20}
     return nb, seconds, monitor.peak
+
+
+def run_script_ok(code: str, timeout: int = 300) -> str:
+    """Run ``code`` in a fresh interpreter from the repository root; it must exit 0, print
+    ``OK`` last and write nothing to stderr (what nbgrader would score zero). Returns stdout."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=timeout, cwd=str(Path(__file__).resolve().parents[1]))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().endswith("OK"), proc.stdout
+    assert proc.stderr.strip() == "", f"stderr:\n{proc.stderr}"
+    return proc.stdout

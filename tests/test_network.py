@@ -3,7 +3,6 @@ the fat-tree drawing and the explorers. The library holds no exercise's answer: 
 pass reference implementations of notebook 07's exercises, defined here."""
 
 import math
-import subprocess
 import sys
 import textwrap
 
@@ -25,6 +24,7 @@ from course_lib.network import (
     random_flows,
     simulate_aimd,
 )
+from tests.nbrun import run_script_ok
 
 
 # ---------------------------------------------------------------- reference implementations
@@ -312,8 +312,4 @@ def test_ring_allreduce_on_ray_actors():
                 raise AssertionError("closed peers answered")
         print("OK")
     """)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip().endswith("OK"), proc.stdout
-    assert proc.stderr.strip() == "", f"stderr:\n{proc.stderr}"
+    run_script_ok(code)

@@ -2,7 +2,6 @@
 
 import os
 import random
-import subprocess
 import sys
 import textwrap
 
@@ -10,6 +9,7 @@ import pytest
 
 from course_lib import raytools
 from course_lib.raytools import Span, timestamped, to_gantt
+from tests.nbrun import run_script_ok
 
 
 def test_timestamped_returns_the_result_and_a_span_of_this_process():
@@ -115,8 +115,4 @@ def test_with_a_local_ray():
                 assert placed == {nodes[0]["node_id"]: 3}, placed
         print("OK")
     """)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip().endswith("OK"), proc.stdout
-    assert proc.stderr.strip() == "", f"stderr:\n{proc.stderr}"
+    run_script_ok(code)

@@ -4,7 +4,6 @@ stale SGD. The exercises' answers are not in course_lib: the reference solutions
 helpers need are defined here."""
 
 import math
-import subprocess
 import sys
 import textwrap
 import warnings
@@ -19,6 +18,7 @@ from course_lib.training import (
     peak_activations,
     replay_schedule,
 )
+from tests.nbrun import run_script_ok
 
 
 # --------------------------------------------------------------------------- references
@@ -252,11 +252,7 @@ def test_data_parallel_on_ray_matches_one_process_to_rounding():
             cl.training.stop_workers(workers)
         print("OK")
     """)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip().endswith("OK"), proc.stdout
-    assert proc.stderr.strip() == "", f"stderr:\n{proc.stderr}"
+    run_script_ok(code)
 
 
 # --------------------------------------------------------------------------- tensor parallel
