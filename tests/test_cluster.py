@@ -12,6 +12,7 @@ started survives.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -207,30 +208,35 @@ def test_notebook_runs_on_the_cluster(cluster, name, monkeypatch):
     print(f"{name} on a two-node cluster: {seconds:.0f} s")
 
 
-def test_grading_spreads_over_the_cluster(cluster, tmp_path, monkeypatch):
+def test_grading_spreads_over_the_cluster(cluster, tmp_path):
     """`autograde grade` with RAY_ADDRESS set: each submission is a Ray task of one CPU, so
-    two submissions at once land on the two one-CPU nodes, and grade as they do locally."""
-    from autograde import synthetic
-    from autograde.course import Course
-    from autograde.grading import grade
+    two submissions at once land on the two one-CPU nodes, and grade as they do locally.
 
+    The grading runs in a fresh interpreter: Ray reads RAY_AUTH_MODE once per process, so a
+    driver that joined this token-protected cluster could not start a plain local Ray later
+    in the same pytest process (the energy and profile tests do)."""
     name = "00_welcome"
     root = tmp_path / "course"
     shutil.copytree(pipeline.SOURCE_DIR / name, root / "source" / name)
-    course = Course(root)
-    synthetic.write(synthetic.correct(name), course.submitted("right", name) / f"{name}.ipynb")
-    synthetic.write(synthetic.blank(name), course.submitted("blank", name) / f"{name}.ipynb")
-    for key, value in cluster.client_env().items():
-        monkeypatch.setenv(key, value)
-    import ray
+    out = _run_script(cluster, f"""
+        import json
+        from autograde import synthetic
+        from autograde.course import Course
+        from autograde.grading import grade
 
-    try:
-        results = {r.student: r for r in grade(course, workers=2, log=lambda *_: None,
-                                               progress=False)}
-    finally:
-        ray.shutdown()
+        course = Course({str(root)!r})
+        for student, make in (("right", synthetic.correct), ("blank", synthetic.blank)):
+            synthetic.write(make({name!r}),
+                            course.submitted(student, {name!r}) / "{name}.ipynb")
+        results = grade(course, workers=2, log=lambda *_: None, progress=False)
+        print("RESULTS", json.dumps({{r.student: [r.status, r.score, r.max_score, r.node]
+                                     for r in results}}))
+    """)
     cluster.remember()
-    right, blank = results["right"], results["blank"]
-    assert right.status == "ok" and right.score == right.max_score > 0, right
-    assert blank.status == "ok" and blank.score == 0, blank
-    assert right.node and blank.node and right.node != blank.node, "both ran on one node"
+    line = next(x for x in out.splitlines() if x.startswith("RESULTS "))
+    results = json.loads(line.removeprefix("RESULTS "))
+    (r_status, r_score, r_max, r_node), (b_status, b_score, _, b_node) = \
+        results["right"], results["blank"]
+    assert r_status == "ok" and r_score == r_max > 0, results
+    assert b_status == "ok" and b_score == 0, results
+    assert r_node and b_node and r_node != b_node, f"both ran on one node: {results}"

@@ -129,8 +129,11 @@ def test_sync_costs_threads_and_processes():
     costs = energy.sync_costs(P=2, rounds=200, kinds=("threads", "processes"))
     assert set(costs) == {"threads", "processes"}
     for kind in costs.values():
-        assert 0 < kind["lock_s"] < 0.01 and 0 < kind["barrier_s"] < 0.1
-    assert 0 < costs["threads"]["lock_free_s"] < 1e-4 and "lock_free_s" not in costs["processes"]
+        assert all(0 < v < math.inf for v in kind.values()), costs
+    assert "lock_free_s" not in costs["processes"]
+    # no absolute timing bounds (the machine may be loaded); one ratio measured in this run,
+    # with a margin of hundreds: a lock nobody else wants is cheaper than P threads meeting
+    assert costs["threads"]["lock_free_s"] < costs["threads"]["barrier_s"], costs
 
 
 def test_sync_costs_skips_ray_when_it_is_not_running():
@@ -149,8 +152,12 @@ def test_sync_costs_with_ray():
     from course_lib import ray_session
 
     with ray_session.session(num_cpus=2):
-        costs = energy.sync_costs(P=2, rounds=5, kinds=("ray",), ray_rounds=10)
-    assert 0 < costs["ray"]["barrier_s"] < 1 and 0 < costs["ray"]["lock_s"] < 1
+        costs = energy.sync_costs(P=2, rounds=50, kinds=("threads", "ray"), ray_rounds=10)
+    assert set(costs) == {"threads", "ray"} and set(costs["ray"]) == {"barrier_s", "lock_s"}
+    assert all(0 < v < math.inf for v in costs["ray"].values()), costs
+    # a Ray step is a round trip through the scheduler and worker processes: slower than
+    # threads meeting at a barrier in one process (by ~100x here; checked as a ratio only)
+    assert costs["ray"]["barrier_s"] > costs["threads"]["barrier_s"], costs
 
 
 def test_local_sgd_every_step_is_minibatch_sgd_and_drift_costs():
