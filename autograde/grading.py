@@ -3,13 +3,15 @@
 nbgrader grades one submission after another. Here each submission is one
 **job**, and N jobs run at once:
 
-1. *execute* (in parallel, one subprocess per job): a scratch course holding
+1. *execute* (in parallel, one process per job): a scratch course holding
    only this assignment's master and a fresh gradebook, and this one
    submission; ``nbgrader autograde`` runs there, so the student's code never
-   sees the class's gradebook or other submissions. The job's processes are
-   pinned to its share of the CPUs (``cores // N``, so a notebook that starts
-   Ray sizes Ray to that share), carry a marker in their environment, and
-   are all killed when the job ends, Ray's included.
+   sees the class's gradebook or other submissions. Each of the N slots has a
+   fork server (:class:`ForkServer`) that has imported nbgrader once and forks
+   a fresh process per job. The job's processes are pinned to its slot's CPUs
+   (``cores // N``, so a notebook that starts Ray sizes Ray to that share),
+   carry a marker in their environment, and are all killed when the job ends,
+   Ray's included.
 2. *import* (one at a time, in this process): the executed notebook goes
    through the rest of ``nbgrader autograde`` against the real course:
    cells restored from the master (``OverwriteCells``), grades saved
@@ -31,6 +33,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -218,11 +221,8 @@ def _launch(scratch: Path, assignment: str, student: str, cpus: list[int] | None
     """Run ``python -m autograde.worker`` on a scratch course; kill everything it started.
     ``owner`` marks the processes as this grading run's. Returns (status, reason, seconds)."""
     marker = f"AUTOGRADE_JOB={uuid.uuid4().hex}"
-    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "AUTOGRADE_JOB")}
+    env = _job_env(owner, n_cpus)
     env["AUTOGRADE_JOB"] = marker.split("=", 1)[1]
-    env["AUTOGRADE_COURSE_STATE"] = owner
-    env["COURSE_CPUS"] = str(n_cpus)  # course_lib sizes Ray (and the rest) to this share
-    env["PYTHONUNBUFFERED"] = "1"
 
     def pin():  # runs in the child before exec: the kernel and Ray inherit the CPUs
         if cpus:
@@ -245,6 +245,118 @@ def _launch(scratch: Path, assignment: str, student: str, cpus: list[int] | None
             proc.wait()
             kill_marked(marker)
     return status, reason, time.perf_counter() - t0
+
+
+def _job_env(owner: str, n_cpus: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "AUTOGRADE_JOB")}
+    env["AUTOGRADE_COURSE_STATE"] = owner  # a killed run's processes are found by this
+    env["COURSE_CPUS"] = str(n_cpus)  # course_lib sizes Ray (and the rest) to this share
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class ForkServer:
+    """A ``python -m autograde.worker --serve`` pinned to one slot's CPUs: it imports
+    nbgrader once and forks a fresh child per job (see :mod:`autograde.worker`).
+
+    :meth:`run` has :func:`_launch`'s contract. A server that died is started again
+    for the next job."""
+
+    def __init__(self, cpus: list[int] | None, owner: str, log: Path):
+        self.cpus, self.owner, self.log = cpus, owner, log
+        self.proc: subprocess.Popen | None = None
+        self._buf = b""
+
+    def start(self) -> None:
+        cpus = self.cpus
+
+        def pin():
+            if cpus:
+                with contextlib.suppress(AttributeError, OSError):
+                    os.sched_setaffinity(0, cpus)
+
+        with open(self.log, "ab") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "autograde.worker", "--serve"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+                env=_job_env(self.owner, len(cpus or [1])), preexec_fn=pin,
+                start_new_session=True)
+        self._buf = b""
+
+    def _readline(self, deadline: float) -> dict | None:
+        """The server's next message; None past ``deadline``; EOFError when it died."""
+        import select
+
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise EOFError("the grading worker process ended")
+            self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def run(self, scratch: Path, assignment: str, student: str, n_cpus: int,
+            timeout_s: float) -> tuple[str, str, float]:
+        marker = uuid.uuid4().hex
+        env = {"AUTOGRADE_JOB": marker, "COURSE_CPUS": str(n_cpus)}
+        request = json.dumps({"scratch": str(scratch), "assignment": assignment,
+                              "student": student, "cpus": self.cpus, "env": env})
+        started = None
+        for _attempt in (1, 2):  # a server that died is started again, once
+            if self.proc is None or self.proc.poll() is not None:
+                self.start()
+            try:
+                self.proc.stdin.write(request.encode() + b"\n")
+                self.proc.stdin.flush()
+            except (BrokenPipeError, OSError):
+                self.close()
+                continue
+            # the first job waits for the server's imports: allow for a loaded machine
+            with contextlib.suppress(EOFError):
+                started = self._readline(time.monotonic() + 300)
+            if started is not None:
+                break
+            self.close()
+        if started is None:
+            return "crash", "the grading worker process could not be started", 0.0
+        pid, t0 = started["pid"], time.perf_counter()
+        status, reason, in_step = "ok", "", True
+        try:
+            ended = self._readline(time.monotonic() + timeout_s)
+            if ended is None:
+                status = "timeout"
+                reason = f"the notebook ran past {timeout_s:g} s and was stopped"
+        except EOFError:  # the server itself was killed (by the OOM killer, say)
+            status, reason, in_step = "crash", "the grading worker process was killed", False
+        seconds = time.perf_counter() - t0
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)  # the job's own session
+        kill_marked(f"AUTOGRADE_JOB={marker}")  # the kernel, Ray: whatever it started
+        if status == "timeout":
+            with contextlib.suppress(EOFError):
+                in_step = self._readline(time.monotonic() + 30) is not None
+        if not in_step:
+            self.close()  # start a new server for the next job
+        return status, reason, seconds
+
+    def close(self) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        with contextlib.suppress(OSError):
+            self.proc.stdout.close()
+        self.proc = None
 
 
 def _conclude(scratch: Path, job: Job, status: str, reason: str,
@@ -272,12 +384,12 @@ def _conclude(scratch: Path, job: Job, status: str, reason: str,
     return result, None
 
 
-def _execute(course: Course, job: Job, template: Path, cpus: list[int],
+def _execute(course: Course, job: Job, template: Path, server: ForkServer,
              timeout_s: float) -> tuple[Result, Path | None, Path]:
-    """One submission on this machine, pinned to ``cpus``."""
+    """One submission on this machine, by ``server`` (pinned to its slot's CPUs)."""
     scratch = _prepare(course.state / "jobs", job, template)
-    status, reason, seconds = _launch(scratch, job.assignment, job.student, cpus, len(cpus),
-                                      timeout_s, str(course.state))
+    status, reason, seconds = server.run(scratch, job.assignment, job.student,
+                                         len(server.cpus), timeout_s)
     return (*_conclude(scratch, job, status, reason, seconds), scratch)
 
 
@@ -479,7 +591,7 @@ def grade(course: Course, assignments: list[str] | None = None, students: list[s
         raise ValueError(f"workers must be at least 1, got {workers}")
     names = assignments or course.assignments()
     course.ensure_released(names)
-    with _exclusive(course):
+    with _exclusive(course), contextlib.ExitStack() as cleanup:
         jobs, kept = plan(course, names, students, force)
         if kept:
             log(f"{len(kept)} submission(s) already graded and unchanged (use --force to "
@@ -488,10 +600,17 @@ def grade(course: Course, assignments: list[str] | None = None, students: list[s
             log("nothing to grade")
             return kept
         slots = cpu_slots(workers)
-        free = list(range(workers))
-        free_lock = threading.Lock()
         templates = course.state / "jobs" / "templates"
         templates.mkdir(parents=True, exist_ok=True)
+        servers: list[ForkServer] = []
+        cleanup.callback(lambda: [server.close() for server in servers])
+        free: queue.SimpleQueue[ForkServer] = queue.SimpleQueue()
+        if not cluster:  # started first: their imports overlap the templates' making
+            for i, cpus in enumerate(slots):
+                servers.append(ForkServer(cpus, str(course.state),
+                                          course.state / "jobs" / f"server-{i}.log"))
+                servers[-1].start()
+                free.put(servers[-1])
         for name in sorted({j.assignment for j in jobs}):
             _template(course, name, templates)
         log(f"grading {len(jobs)} submission(s) with {workers} worker(s), "
@@ -507,14 +626,12 @@ def grade(course: Course, assignments: list[str] | None = None, students: list[s
                 result, executed, scratch = _execute_on_ray(
                     course, job, templates / job.assignment, cpus_per_job, timeout_s)
             else:
-                with free_lock:
-                    slot = free.pop()
+                server = free.get()  # at most `workers` jobs execute at once
                 try:
                     result, executed, scratch = _execute(
-                        course, job, templates / job.assignment, slots[slot], timeout_s)
+                        course, job, templates / job.assignment, server, timeout_s)
                 finally:
-                    with free_lock:
-                        free.append(slot)
+                    free.put(server)
             try:
                 if stopping.is_set():  # interrupted: record nothing, grade it next time
                     result.status, result.reason = "crash", "interrupted"
@@ -527,7 +644,9 @@ def grade(course: Course, assignments: list[str] | None = None, students: list[s
 
         results = []
         t0 = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        # twice the threads: a thread busy importing (one at a time, under a lock) has
+        # given its slot back, and another thread runs the next job on it meanwhile
+        with ThreadPoolExecutor(max_workers=2 * workers) as pool:
             futures = {pool.submit(run, job): job for job in jobs}
             try:
                 for future in as_completed(futures):

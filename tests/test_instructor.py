@@ -233,6 +233,28 @@ def test_an_interrupted_run_resumes(tmp_path, how):
     assert not (course.state / "jobs").exists()
 
 
+def test_a_hung_submission_times_out_and_the_next_one_is_graded(tmp_path):
+    """A notebook that never ends is stopped at the time limit, with everything it started;
+    the slot's fork server carries on with the next submission."""
+    course = _make_course(tmp_path, names=(A0,))
+    hung = synthetic.correct(A0)
+    solution = next(c for c in hung["cells"] if c["cell_type"] == "code"
+                    and c["metadata"].get("nbgrader", {}).get("solution"))
+    solution["source"] = ("import subprocess, time\n"
+                          "subprocess.Popen(['sleep', '600'])  # a child of its own, too\n"
+                          "while True:\n    time.sleep(0.1)\n")
+    synthetic.write(hung, course.submitted("a_hung", A0) / f"{A0}.ipynb")
+    synthetic.write(synthetic.correct(A0), course.submitted("b_fine", A0) / f"{A0}.ipynb")
+    results = {r.student: r for r in grade(course, workers=1, timeout_s=40,
+                                           log=lambda *_: None, progress=False)}
+    hung_r, fine = results["a_hung"], results["b_fine"]
+    assert hung_r.status == "timeout" and "40 s" in hung_r.reason, hung_r
+    assert hung_r.score == 0 and hung_r.max_score > 0, hung_r
+    full = sum(_points(A0).values())
+    assert fine.status == "ok" and fine.score == full, fine
+    assert not _marked_pids(f"AUTOGRADE_COURSE_STATE={course.state}")
+
+
 def test_self_check_prints_scores_and_leaves_nothing(tmp_path, capsys):
     import tempfile
 
