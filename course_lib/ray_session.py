@@ -44,8 +44,10 @@ _QUIET_ENV = {
     "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0",
 }
 # Ray gives its raylet 30 s (not configurable) to register; on a loaded 2-core machine
-# (several notebooks graded at once) that can pass. Such a start is tried once more.
+# (several notebooks graded at once) that can pass. Such a start is tried again, up to
+# START_ATTEMPTS times in all (a start that succeeds costs nothing extra).
 _RETRYABLE = "timed out during startup"
+START_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -184,13 +186,13 @@ def start(num_cpus: int | None = None, object_store_mb: int = DEFAULT_OBJECT_STO
         return _info(ray)
     with _stderr_held_back() as held, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for attempt in (1, 2):
+        for attempt in range(1, START_ATTEMPTS + 1):
             try:
                 ray.init(**kwargs)
                 break
             except Exception as exc:
-                if attempt == 1 and _RETRYABLE in str(exc) and "address" in kwargs:
-                    ray.shutdown()  # stop what was started, then try once more
+                if attempt < START_ATTEMPTS and _RETRYABLE in str(exc) and "address" in kwargs:
+                    ray.shutdown()  # stop what was started, then try again
                     continue
                 held.seek(0)
                 detail = held.read().strip()
