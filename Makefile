@@ -7,16 +7,25 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LAB_ARGS ?=
+# The folder JupyterLab serves, and the page it opens on (the course's index).
+LAB_DIR ?= notebooks
+LAB_URL ?= /lab/tree/index.ipynb
 PYTEST_ARGS ?=
+# Headless Chromium for the browser test (tests/test_browser.py): Debian's package,
+# installed by `make test` when missing; Playwright is pointed at it (it cannot download
+# browsers of its own here). Use another build with make test CHROMIUM=/path/to/chromium.
+CHROMIUM ?= $(or $(shell command -v chromium 2>/dev/null),/usr/bin/chromium)
+export COURSE_CHROMIUM := $(CHROMIUM)
 # nbgrader and jupyter call tools (alembic, jupyter-*) by name: put the venv first.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: all install lab test test-fast test-notebooks test-grading lint format release clean help
+.PHONY: all install browser lab test test-fast test-notebooks test-grading lint format release clean help
 
 help:
 	@echo "make lab        install (once) and open the course in JupyterLab  (LAB_ARGS=...)"
 	@echo "make test       install (once) and run every test: course_lib, notebooks, grading"
 	@echo "make test-fast  course_lib and static checks only (seconds)"
+	@echo "make browser    install Debian's chromium for the browser test (make test does it)"
 	@echo "make release    regenerate notebooks/ from the masters in autograde/source"
 	@echo "make lint       ruff on code and notebooks"
 
@@ -31,19 +40,44 @@ $(STAMP): requirements.txt requirements-lock.txt pyproject.toml
 	@touch $(STAMP)
 	@echo "installed into $(VENV)"
 
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "error: no Chromium at $(CHROMIUM) and no apt-get to install it: install Chromium, then run make CHROMIUM=/path/to/chromium"; exit 1; }
+	@test "$$(id -u)" = 0 || { echo "error: no Chromium at $(CHROMIUM); installing it needs root: sudo apt-get install -y chromium (or make CHROMIUM=/path/to/chromium)"; exit 1; }
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+	@test -x $(CHROMIUM) || { echo "error: apt-get installed chromium, but not at $(CHROMIUM)"; exit 1; }
+
+# Grading sandbox (autograde/sandbox.py): bubblewrap, Debian's package, installed by
+# `make test` when missing (the adversarial tests need it; `autograde grade` says which
+# protections are off without it). Another build: make test BWRAP=/path/to/bwrap.
+BWRAP ?= $(or $(shell command -v bwrap 2>/dev/null),/usr/bin/bwrap)
+.PHONY: sandbox
+sandbox: $(BWRAP)
+
+$(BWRAP):
+	@command -v apt-get >/dev/null || { echo "error: no bubblewrap at $(BWRAP) and no apt-get to install it: install bubblewrap (bwrap), or run make BWRAP=/path/to/bwrap"; exit 1; }
+	@test "$$(id -u)" = 0 || { echo "error: no bubblewrap at $(BWRAP); installing it needs root: sudo apt-get install -y bubblewrap (or make BWRAP=/path/to/bwrap)"; exit 1; }
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null
+	@test -x $(BWRAP) || { echo "error: apt-get installed bubblewrap, but not at $(BWRAP)"; exit 1; }
+
+test: sandbox
+
 # Jupyter refuses to run as root unless told; containers and CI often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=$(LAB_DIR) --LabApp.default_url=$(LAB_URL) $(ROOT_FLAG) $(LAB_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest -m "not notebooks and not grading and not cluster" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not notebooks and not grading and not cluster and not browser and not binder" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .

@@ -39,8 +39,11 @@ def _release(args) -> int:
     names = args.assignments or None
     course.release(names)
     if course.root == Course(pipeline.AUTOGRADE_DIR).root and not names:
+        from .index import write_index
+
         for path in pipeline.release_notebooks(course.root / "release"):
             print(f"wrote {path.relative_to(pipeline.REPO_DIR)}")
+        print(f"wrote {write_index().relative_to(pipeline.REPO_DIR)} (the course's index)")
     return 0
 
 

@@ -167,9 +167,11 @@ def self_check_cell(name: str) -> dict:
         "from a terminal in the course's folder:\n"
         "\n"
         "```bash\n"
-        f".venv/bin/autograde self-check notebooks/{name}.ipynb\n"
+        f"python -m autograde self-check notebooks/{name}.ipynb\n"
         "```\n"
         "\n"
+        "(On Binder as it is; in your own copy of the course, run "
+        "`source .venv/bin/activate` first.) "
         "It runs the notebook the way the course's grader does (about a minute), prints your "
         "points per test with each failing test's message (never the hidden tests' code), "
         "and leaves nothing behind. Written answers are graded by hand and show as `-`.")}

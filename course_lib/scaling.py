@@ -154,8 +154,10 @@ def run_scaling(Ps: Sequence[int] | None = None, seconds: float = 0.3,
     Parameters
     ----------
     Ps : sequence of int, optional
-        Worker counts, must include 1; default ``1..cores``. More workers than
-        cores is allowed (they then share the cores).
+        Worker counts, must include 1; default ``1..cores``, and ``1, 2`` on one
+        core (two processes sharing it: the speed-up a single core gives, and a
+        second point for a fit). More workers than cores is allowed (they then
+        share the cores).
     seconds : float
         Work of the P = 1 run, in seconds of this machine (calibrated first).
     serial_fraction : float
@@ -176,7 +178,7 @@ def run_scaling(Ps: Sequence[int] | None = None, seconds: float = 0.3,
     >>> res["strong"].P, res["strong"].times.shape
     ((1, 2), (2, 1))
     """
-    Ps = _check_Ps(range(1, available_cpus() + 1) if Ps is None else Ps)
+    Ps = _check_Ps(range(1, max(2, available_cpus()) + 1) if Ps is None else Ps)
     if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real) or not seconds > 0:
         raise ValueError(f"seconds must be a number > 0, got {seconds!r}")
     if isinstance(serial_fraction, bool) or not isinstance(serial_fraction, numbers.Real) \
@@ -263,7 +265,7 @@ def contention_experiment(Ps: Sequence[int] | None = None, increments: int = 200
     """
     import multiprocessing
 
-    Ps = _check_Ps(range(1, available_cpus() + 1) if Ps is None else Ps)
+    Ps = _check_Ps(range(1, max(2, available_cpus()) + 1) if Ps is None else Ps)
     if isinstance(increments, bool) or not isinstance(increments, numbers.Integral) \
             or increments < 1:
         raise ValueError(f"increments must be an int >= 1, got {increments!r}")

@@ -82,3 +82,12 @@ def test_explore_without_models_says_what_is_missing():
         scaling.explore(lambda f, P: 1.0, None, widgets=False)
     with pytest.raises(ValueError, match="measured"):
         scaling.explore(None, None, measured={"m": ([1, 2], [1.0])}, widgets=False)
+
+
+def test_one_core_still_measures_two_workers(monkeypatch):
+    """On one core (a Binder session) the default measures P = 1 and 2: one point is no fit."""
+    from course_lib import scaling
+
+    monkeypatch.setattr(scaling, "available_cpus", lambda: 1)
+    res = scaling.run_scaling(seconds=0.02, repeats=1, kinds=["strong"])
+    assert res["strong"].P == (1, 2)
