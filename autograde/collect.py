@@ -13,7 +13,7 @@ modification time, in UTC). Unknown students are registered in the gradebook.
 Nothing is lost: an identical resubmission is skipped; a newer one replaces an
 older one and the older is kept under ``.autograde/replaced/``; an older one
 never replaces a newer one. Every file that could not be placed is reported
-with the reason.
+with the reason. Symbolic links are never followed (one could bring in a master).
 """
 
 from __future__ import annotations
@@ -146,6 +146,10 @@ def collect(course: Course, source: str | Path, log=print) -> CollectReport:
             if any(part in IGNORED or part.startswith(".") for part in rel.parts):
                 continue
             if path.name == "timestamp.txt":
+                continue
+            if any(p.is_symlink() for p in [path, *path.parents] if base in p.parents):
+                # a link could bring in any file the instructor can read (a master, say)
+                report.unplaced.append(f"{rel}: a symbolic link, not followed")
                 continue
             if path.suffix != ".ipynb":
                 report.unplaced.append(f"{rel}: not a notebook (.ipynb)")

@@ -15,15 +15,52 @@ from pathlib import Path
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from .conventions import BEGIN_HIDDEN, END_HIDDEN
 from .course import Course
 
 __all__ = ["HideTestTracebacks", "export", "feedback"]
 
+REDACTED = "[autograde: a line of a hidden test was removed from this output]"
+
 
 class HideTestTracebacks(NbGraderPreprocessor):
-    """In test cells, keep only ``ExceptionName: message`` of an error output."""
+    """In test cells, keep only ``ExceptionName: message`` of an error output; in every
+    cell, blank out any output line that quotes a line of a hidden test (code run while
+    grading can print the source of the cells that follow it)."""
+
+    def preprocess(self, nb, resources):
+        hidden = set()
+        for cell in nb.cells:
+            src = cell.get("source", "")
+            if cell.cell_type == "code" and BEGIN_HIDDEN in src:
+                inside = False
+                for line in src.splitlines():
+                    if BEGIN_HIDDEN in line:
+                        inside = True
+                    elif END_HIDDEN in line:
+                        inside = False
+                    elif inside and len(line.strip()) >= 8:
+                        hidden.add(line.strip())
+        self._hidden = hidden
+        return super().preprocess(nb, resources)
+
+    def _scrub(self, text: str) -> str:
+        lines = text.split("\n")
+        out = [REDACTED if any(h in ln for h in self._hidden) or BEGIN_HIDDEN in ln else ln
+               for ln in lines]
+        return "\n".join(out)
 
     def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and getattr(self, "_hidden", None) is not None:
+            for out in cell.get("outputs", []):
+                if "text" in out:
+                    out["text"] = self._scrub("".join(out["text"]))
+                for mime, value in (out.get("data") or {}).items():
+                    if mime.startswith("text/") and isinstance(value, str | list):
+                        out["data"][mime] = self._scrub("".join(value))
+                if out.get("output_type") == "error":
+                    out["evalue"] = self._scrub(str(out.get("evalue", "")))
+                    out["traceback"] = [self._scrub(t) for t in out.get("traceback", [])]
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
             for out in cell.get("outputs", []):
@@ -40,7 +77,7 @@ def feedback(course: Course, assignments: list[str] | None = None,
     from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
     api = course.api(**{"GenerateFeedback.preprocessors": [
-        GetGrades, ClearHiddenTests, HideTestTracebacks, CSSHTMLHeaderPreprocessor]})
+        GetGrades, HideTestTracebacks, ClearHiddenTests, CSSHTMLHeaderPreprocessor]})
     written = []
     graded = course.root / "autograded"
     for folder in sorted(graded.glob("*/*")) if graded.exists() else []:

@@ -11,7 +11,12 @@ nbgrader grades one submission after another. Here each submission is one
    a fresh process per job. The job's processes are pinned to its slot's CPUs
    (``cores // N``, so a notebook that starts Ray sizes Ray to that share),
    carry a marker in their environment, and are all killed when the job ends,
-   Ray's included.
+   Ray's included. The kernel, where the student's code runs, is in a sandbox
+   (:mod:`autograde.sandbox`: bubblewrap, an unprivileged user, cgroups, limits)
+   that sees none of the course's private files; a submission that cannot be
+   graded (broken file, tampered test cells) is ``invalid`` before it runs
+   (:mod:`autograde.integrity`). Every submission gets a status, ``ok``,
+   ``timeout``, ``memory``, ``crash`` or ``invalid``, and a reason.
 2. *import* (one at a time, in this process): the executed notebook goes
    through the rest of ``nbgrader autograde`` against the real course:
    cells restored from the master (``OverwriteCells``), grades saved
@@ -29,6 +34,7 @@ nbgrader grades one submission after another. Here each submission is one
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import fcntl
 import json
@@ -47,12 +53,14 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from . import integrity, sandbox
 from .course import Course, sha256_file
+from .sandbox import Limits
 
-__all__ = ["Job", "Result", "grade", "journal", "plan"]
+__all__ = ["Job", "Limits", "Result", "grade", "journal", "plan"]
 
-DEFAULT_NOTEBOOK_TIMEOUT_S = 900  # wall time of one job; cells have their own limit (config)
-STATUSES = ("ok", "timeout", "crash", "invalid")
+DEFAULT_NOTEBOOK_TIMEOUT_S = Limits.notebook_timeout_s  # wall time of one job
+STATUSES = ("ok", "timeout", "memory", "crash", "invalid")
 
 
 @dataclass
@@ -61,6 +69,7 @@ class Job:
     assignment: str
     notebook: Path  # submitted/<student>/<assignment>/<assignment>.ipynb
     sha256: str
+    problem: str = ""  # why it cannot be graded (found when planning): status invalid
 
     @property
     def key(self) -> str:
@@ -124,21 +133,48 @@ def plan(course: Course, assignments: list[str] | None = None,
         student, assignment = folder.parent.name, folder.name
         if assignment not in names or (students and student not in students):
             continue
+        if not folder.is_dir() and not folder.is_symlink():
+            continue  # a stray file, not a submission
         nb = folder / f"{assignment}.ipynb"
-        if not nb.exists():
-            continue
-        sha = sha256_file(nb)
+        problem, sha = _problem(folder, nb)
+        if problem:
+            sha = "invalid:" + sha
+        elif sha is None:
+            sha = sha256_file(nb)
         previous = done.get((student, assignment))
         if previous and previous.sha256 == sha and not force:
             kept.append(previous)
         else:
-            todo.append(Job(student, assignment, nb, sha))
+            todo.append(Job(student, assignment, nb, sha, problem))
     if students:
         unknown = set(students) - {j.student for j in todo} - {r.student for r in kept}
         if unknown:
             raise ValueError(f"no submissions of {', '.join(sorted(unknown))} for "
                              f"{', '.join(names)} in {root}")
     return todo, kept
+
+
+def _problem(folder: Path, nb: Path) -> tuple[str, str | None]:
+    """(why the submission in ``folder`` cannot be graded, a fingerprint of what is there);
+    ("", None) when its notebook is a plain file where nbgrader expects it."""
+    import hashlib
+
+    if folder.is_symlink() or folder.parent.is_symlink():
+        return "the submission folder is a symbolic link: it is not followed", folder.name
+    names = sorted(p.name for p in folder.iterdir())
+    listing = hashlib.sha256("\0".join(names).encode()).hexdigest()
+    if nb.is_symlink():
+        return (f"{nb.name} is a symbolic link (to {os.readlink(nb)}), not a notebook: "
+                "it is not followed"), listing
+    if not nb.exists():
+        others = [n for n in names if n.endswith(".ipynb")]
+        if others:
+            return (f"no {nb.name}; found {', '.join(others)} (renamed? a notebook is graded "
+                    "under the assignment's name)"), listing
+        return f"no {nb.name} in the submission", listing
+    if not nb.is_file():
+        return f"{nb.name} is not a file", listing
+    return "", None
 
 
 # ---------------------------------------------------------------------------- processes
@@ -216,13 +252,46 @@ def _prepare(scratch_parent: Path, job: Job, template: Path) -> Path:
     return scratch
 
 
+@contextlib.contextmanager
+def _sandboxed(owner: str, marker: str, limits: Limits, n_cpus: int,
+               scratch: Path) -> Iterator[str]:
+    """The job's sandbox settings (for its environment, :data:`sandbox.ENV`): its cgroups
+    made, and afterwards read (``scratch/sandbox.json``: OOM kills, forks refused), every
+    process in them killed, and them and the kernel's socket folder removed."""
+    import tempfile
+
+    cgroups = sandbox.JobCgroups(owner, marker)
+    conn = Path(tempfile.gettempdir()) / f"agk-{marker[:20]}"  # short: socket paths <= 107
+    made = cgroups.create(limits, n_cpus)
+    try:
+        yield sandbox.job_settings(limits, made, conn)
+    finally:
+        info = {**cgroups.stats(), "memory_mb": limits.memory_mb,
+                "processes": limits.processes, "cgroups": sorted(made)}
+        cgroups.remove()
+        shutil.rmtree(conn, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            (scratch / "sandbox.json").write_text(json.dumps(info))
+
+
 def _launch(scratch: Path, assignment: str, student: str, cpus: list[int] | None,
-            n_cpus: int, timeout_s: float, owner: str) -> tuple[str, str, float]:
+            n_cpus: int, timeout_s: float, owner: str,
+            limits: Limits | None = None) -> tuple[str, str, float]:
     """Run ``python -m autograde.worker`` on a scratch course; kill everything it started.
     ``owner`` marks the processes as this grading run's. Returns (status, reason, seconds)."""
-    marker = f"AUTOGRADE_JOB={uuid.uuid4().hex}"
+    job = uuid.uuid4().hex
+    with _sandboxed(owner, job, limits or Limits(), n_cpus, scratch) as settings:
+        return _launch_in(scratch, assignment, student, cpus, n_cpus, timeout_s, owner,
+                          job, settings)
+
+
+def _launch_in(scratch: Path, assignment: str, student: str, cpus: list[int] | None,
+               n_cpus: int, timeout_s: float, owner: str, job: str,
+               settings: str) -> tuple[str, str, float]:
+    marker = f"AUTOGRADE_JOB={job}"
     env = _job_env(owner, n_cpus)
-    env["AUTOGRADE_JOB"] = marker.split("=", 1)[1]
+    env["AUTOGRADE_JOB"] = job
+    env[sandbox.ENV] = settings
 
     def pin():  # runs in the child before exec: the kernel and Ray inherit the CPUs
         if cpus:
@@ -248,7 +317,8 @@ def _launch(scratch: Path, assignment: str, student: str, cpus: list[int] | None
 
 
 def _job_env(owner: str, n_cpus: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "AUTOGRADE_JOB")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("RAY_ADDRESS", "AUTOGRADE_JOB", sandbox.ENV)}
     env["AUTOGRADE_COURSE_STATE"] = owner  # a killed run's processes are found by this
     env["COURSE_CPUS"] = str(n_cpus)  # course_lib sizes Ray (and the rest) to this share
     env["PYTHONUNBUFFERED"] = "1"
@@ -300,9 +370,14 @@ class ForkServer:
         return json.loads(line)
 
     def run(self, scratch: Path, assignment: str, student: str, n_cpus: int,
-            timeout_s: float) -> tuple[str, str, float]:
+            timeout_s: float, limits: Limits | None = None) -> tuple[str, str, float]:
         marker = uuid.uuid4().hex
-        env = {"AUTOGRADE_JOB": marker, "COURSE_CPUS": str(n_cpus)}
+        with _sandboxed(self.owner, marker, limits or Limits(), n_cpus, scratch) as settings:
+            return self._run(scratch, assignment, student, n_cpus, timeout_s, marker, settings)
+
+    def _run(self, scratch: Path, assignment: str, student: str, n_cpus: int,
+             timeout_s: float, marker: str, settings: str) -> tuple[str, str, float]:
+        env = {"AUTOGRADE_JOB": marker, "COURSE_CPUS": str(n_cpus), sandbox.ENV: settings}
         request = json.dumps({"scratch": str(scratch), "assignment": assignment,
                               "student": student, "cpus": self.cpus, "env": env})
         started = None
@@ -361,40 +436,65 @@ class ForkServer:
 
 def _conclude(scratch: Path, job: Job, status: str, reason: str,
               seconds: float) -> tuple[Result, Path | None]:
-    """The job's result, and its executed notebook when nbgrader ran it to the end."""
+    """The job's result, and its executed notebook when nbgrader ran it to the end and
+    nothing went wrong (anything else scores 0, with the reason)."""
     result = Result(job.student, job.assignment, status, seconds=seconds, reason=reason,
                     sha256=job.sha256)
     executed = scratch / "autograded" / job.student / job.assignment / job.notebook.name
+    box = {}
+    with contextlib.suppress(OSError, ValueError):
+        box = json.loads((scratch / "sandbox.json").read_text())
+    forks = (f" (it reached the limit of {box.get('processes')} processes "
+             f"{box['pids_max_hits']} times)" if box.get("pids_max_hits") else "")
+    if box.get("oom_kills"):
+        result.status = "memory"
+        result.reason = (f"the notebook went over the memory limit ({box.get('memory_mb')} MiB, "
+                         "its processes together) and was stopped" + forks)
+        return result, None
     if status != "ok":
+        result.reason += forks
         return result, None
     info = {}
     with contextlib.suppress(OSError, ValueError):
         info = json.loads((scratch / "result.json").read_text())
     if info.get("success") and executed.exists():
+        found = integrity.scan_executed(executed)
+        if found:
+            result.status, result.reason = found[0], found[1] + forks
+            return result, None
         return result, executed
-    log = info.get("error") or info.get("log") or ""
-    if not log:
-        with contextlib.suppress(OSError):
-            log = (scratch / "worker.log").read_text(errors="replace")
+    log = "\n".join([info.get("log") or "", info.get("error") or ""])
+    with contextlib.suppress(OSError):
+        log += "\n" + (scratch / "worker.log").read_text(errors="replace")[-200_000:]
     if "CellTimeoutError" in log or "Cell execution timed out" in log:
         result.status, result.reason = "timeout", "a cell ran past the per-cell time limit"
+    elif "Timeout waiting for IOPub" in log or "Timeout waiting for execute reply" in log:
+        result.status = "timeout"
+        result.reason = ("a cell ran past the per-cell time limit and the kernel did not stop "
+                         "when interrupted")
+    elif "DeadKernelError" in log or "Kernel died" in log:
+        result.status = "crash"
+        result.reason = ("the kernel died while running the notebook (os._exit, a signal, "
+                         "or a crash in native code)")
     else:
-        last = [ln for ln in log.strip().splitlines() if ln.strip()][-1:] or ["no output"]
+        text = info.get("error") or log
+        last = [ln for ln in text.strip().splitlines() if ln.strip()][-1:] or ["no output"]
         result.status, result.reason = "crash", f"nbgrader could not grade it: {last[0][:300]}"
+    result.reason += forks
     return result, None
 
 
 def _execute(course: Course, job: Job, template: Path, server: ForkServer,
-             timeout_s: float) -> tuple[Result, Path | None, Path]:
+             timeout_s: float, limits: Limits | None = None) -> tuple[Result, Path | None, Path]:
     """One submission on this machine, by ``server`` (pinned to its slot's CPUs)."""
     scratch = _prepare(course.state / "jobs", job, template)
     status, reason, seconds = server.run(scratch, job.assignment, job.student,
-                                         len(server.cpus), timeout_s)
+                                         len(server.cpus), timeout_s, limits)
     return (*_conclude(scratch, job, status, reason, seconds), scratch)
 
 
 def _remote_job(archive: bytes, name: str, assignment: str, student: str, n_cpus: int,
-                timeout_s: float) -> tuple[bytes, str, str, float, str]:
+                timeout_s: float, limits: dict | None = None) -> tuple[bytes, str, str, float, str]:
     """A Ray task: unpack a scratch course, grade it on this node, pack it back.
     Returns (archive, status, reason, seconds, node id)."""
     import io
@@ -408,17 +508,18 @@ def _remote_job(archive: bytes, name: str, assignment: str, student: str, n_cpus
             tar.extractall(tmp, filter="data")
         scratch = Path(tmp) / name
         status, reason, seconds = _launch(scratch, assignment, student, None, n_cpus,
-                                          timeout_s, str(Path(tmp)))
+                                          timeout_s, str(Path(tmp)), Limits.from_dict(limits))
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-            for sub in ("result.json", "worker.log", "autograded"):
+            for sub in ("result.json", "worker.log", "sandbox.json", "autograded"):
                 if (scratch / sub).exists():
                     tar.add(scratch / sub, arcname=f"{name}/{sub}")
     return buf.getvalue(), status, reason, seconds, ray.get_runtime_context().get_node_id()
 
 
 def _execute_on_ray(course: Course, job: Job, template: Path, n_cpus: int,
-                    timeout_s: float) -> tuple[Result, Path | None, Path]:
+                    timeout_s: float,
+                    limits: Limits | None = None) -> tuple[Result, Path | None, Path]:
     """One submission as a Ray task on the cluster at RAY_ADDRESS."""
     import io
     import tarfile
@@ -432,7 +533,8 @@ def _execute_on_ray(course: Course, job: Job, template: Path, n_cpus: int,
     task = ray.remote(num_cpus=n_cpus, max_retries=0)(_remote_job)
     try:
         archive, status, reason, seconds, node = ray.get(task.remote(
-            buf.getvalue(), scratch.name, job.assignment, job.student, n_cpus, timeout_s))
+            buf.getvalue(), scratch.name, job.assignment, job.student, n_cpus, timeout_s,
+            dataclasses.asdict(limits or Limits())))
     except Exception as exc:  # noqa: BLE001 - a lost node or task: report, do not stop
         result = Result(job.student, job.assignment, "crash", reason=f"Ray task failed: {exc}",
                         sha256=job.sha256)
@@ -525,6 +627,7 @@ def _exclusive(course: Course) -> Iterator[None]:
         except BlockingIOError:
             raise RuntimeError(f"another `autograde grade` is running on {course.root}") from None
         kill_marked(f"AUTOGRADE_COURSE_STATE={course.state}")  # a killed run's processes
+        sandbox.remove_leftovers(str(course.state))  # and its jobs' cgroups
         shutil.rmtree(course.state / "jobs", ignore_errors=True)
         shutil.rmtree(course.state / "staging", ignore_errors=True)
         try:
@@ -569,10 +672,14 @@ def status_line(r: Result, i: int | None = None, n: int | None = None) -> str:
 
 def grade(course: Course, assignments: list[str] | None = None, students: list[str] | None = None,
           workers: int | None = None, force: bool = False,
-          timeout_s: float = DEFAULT_NOTEBOOK_TIMEOUT_S,
+          timeout_s: float | None = None,
           log: Callable[[str], None] = print, progress: bool = True,
-          cluster: bool | None = None, cpus_per_job: int = 1) -> list[Result]:
+          cluster: bool | None = None, cpus_per_job: int = 1,
+          limits: Limits | None = None) -> list[Result]:
     """Autograde the collected submissions, ``workers`` at a time (default: the CPUs).
+
+    Each runs in a sandbox (:mod:`autograde.sandbox`) with ``limits`` (default
+    :class:`Limits`; ``timeout_s``, when given, is the per-notebook limit).
 
     With ``RAY_ADDRESS`` set (or ``cluster=True``), each submission is a Ray task of
     ``cpus_per_job`` CPUs on that cluster, and ``workers`` defaults to the cluster's CPUs
@@ -589,6 +696,10 @@ def grade(course: Course, assignments: list[str] | None = None, students: list[s
     workers = workers or len(cpu_slots(1)[0])
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
+    limits = limits or Limits.from_env()
+    if timeout_s is not None:
+        limits = dataclasses.replace(limits, notebook_timeout_s=timeout_s)
+    timeout_s = limits.notebook_timeout_s
     names = assignments or course.assignments()
     course.ensure_released(names)
     with _exclusive(course), contextlib.ExitStack() as cleanup:
@@ -617,19 +728,25 @@ def grade(course: Course, assignments: list[str] | None = None, students: list[s
             + (f"{cpus_per_job} CPU(s) each, on the Ray cluster at "
                f"{os.environ.get('RAY_ADDRESS', 'ray.init()')}" if cluster else
                f"{len(slots[0])} CPU(s) each"))
+        log(sandbox.describe(limits))
         bar = _Progress(len(jobs)) if progress else None
 
         stopping = threading.Event()
 
         def run(job: Job) -> Result:
+            problem = job.problem or integrity.check_submission(job.notebook,
+                                                                course.master(job.assignment))
+            if problem:  # never executed: 0 points, with the reason
+                return _record_failure(course, job, Result(
+                    job.student, job.assignment, "invalid", reason=problem, sha256=job.sha256))
             if cluster:
                 result, executed, scratch = _execute_on_ray(
-                    course, job, templates / job.assignment, cpus_per_job, timeout_s)
+                    course, job, templates / job.assignment, cpus_per_job, timeout_s, limits)
             else:
                 server = free.get()  # at most `workers` jobs execute at once
                 try:
                     result, executed, scratch = _execute(
-                        course, job, templates / job.assignment, server, timeout_s)
+                        course, job, templates / job.assignment, server, timeout_s, limits)
                 finally:
                     free.put(server)
             try:

@@ -16,6 +16,8 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Notebooks that start Ray take ~10-15 s in their first cell on 2 cores;
 # nbgrader's default of 30 s per cell is too tight for a loaded machine.
+# (`autograde grade` runs each kernel in its sandbox and takes the per-cell limit from
+# autograde.sandbox.Limits.cell_timeout_s, the same 180 s by default.)
 c.Execute.timeout = 180
 c.Execute.startup_timeout = 120
 

@@ -27,10 +27,40 @@ import traceback
 from pathlib import Path
 
 
+def _overrides() -> dict:
+    """nbgrader settings of a sandboxed job (see :mod:`autograde.sandbox`): the kernel in
+    the sandbox, the guard before each test cell, output capped, the cell time limit."""
+    from . import sandbox
+
+    settings = sandbox.settings_from_env()
+    if not settings:
+        return {}
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
+
+    from .execute import SandboxedExecute
+
+    limits = sandbox.Limits.from_dict(settings.get("limits"))
+    return {
+        "Autograde.autograde_preprocessors": [SandboxedExecute, IgnorePattern,
+                                              ClearMetadataPreprocessor, LimitOutput,
+                                              SaveAutoGrades, AssignLatePenalties,
+                                              CheckCellMetadata],
+        "SandboxedExecute.timeout": int(limits.cell_timeout_s),
+    }
+
+
 def run_job(scratch: Path, assignment: str, student: str) -> int:
     from .course import Course
 
-    result = Course(scratch).api().autograde(assignment, student, force=True, create=True)
+    api = Course(scratch).api(**_overrides())
+    result = api.autograde(assignment, student, force=True, create=True)
     out = {"success": bool(result.get("success")), "log": result.get("log") or "",
            "error": result.get("error") or ""}
     (scratch / "result.json").write_text(json.dumps(out))
@@ -44,7 +74,7 @@ def _preload() -> None:
     import nbgrader.preprocessors  # noqa: F401
     from nbgrader.apps import NbGraderAPI  # noqa: F401
 
-    from . import course  # noqa: F401
+    from . import course, execute  # noqa: F401
 
 
 def _child(job: dict) -> int:

@@ -48,6 +48,10 @@ _QUIET_ENV = {
 # START_ATTEMPTS times in all (a start that succeeds costs nothing extra).
 _RETRYABLE = "timed out during startup"
 START_ATTEMPTS = 3
+# The raylet waits for its agents (dashboard and runtime-env agents) to register; on a
+# loaded 2-core machine they took 28-104 s (measured while grading several notebooks at
+# once), longer than Ray's default wait. Raised to 120 s, unless set already.
+_START_ENV = {"RAY_agent_register_timeout_ms": "120000"}
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,7 @@ def start(num_cpus: int | None = None, object_store_mb: int = DEFAULT_OBJECT_STO
         raise ValueError(f"object_store_mb must be a number >= {MIN_OBJECT_STORE_MB} (MiB), "
                          f"got {object_store_mb!r}")
 
-    for key, value in _QUIET_ENV.items():
+    for key, value in {**_QUIET_ENV, **_START_ENV}.items():
         os.environ.setdefault(key, value)
 
     with warnings.catch_warnings():

@@ -240,8 +240,8 @@ def _run_limited(name: str, tmp: Path, cpu_quota: bool, pin: int | None) -> dict
 def measured(request, tmp_path_factory) -> dict[str, dict]:
     """The selected masters (all, unless -k picks some), run under the limits, PARALLEL at
     a time."""
-    names = [item.callspec.params["name"] for item in request.session.items
-             if item.module is request.module and hasattr(item, "callspec")]
+    names = [item.callspec.params["name"] for item in request.session.items  # doctests too
+             if getattr(item, "module", None) is request.module and hasattr(item, "callspec")]
     why = _why_no_cgroups()
     if why:
         pytest.skip(f"Binder limits not tested: {why}")
