@@ -31,7 +31,20 @@ def _close_figures():
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Print the notebook run times and peak memory measured by test_notebooks_run."""
+    """Print the notebook run times and peak memory measured by test_notebooks_run, and how
+    many wrong answers the hidden tests alone catch (test_wrong_answers)."""
+    import sys
+
+    wrong = sys.modules.get("tests.test_wrong_answers")
+    if wrong is not None and wrong.REPORT:
+        rows = wrong.REPORT.values()
+        hidden_only = sum(1 for _, visible, graded in rows if graded and not visible)
+        terminalreporter.section("wrong answers to the exercises")
+        terminalreporter.write_line(
+            f"{sum(1 for *_, graded in rows if graded)} of {len(rows)} fail grading; "
+            f"{hidden_only} of them pass the visible tests and only the hidden ones catch them "
+            f"(table: {wrong.ARTIFACT.relative_to(wrong.ARTIFACT.parents[2])})")
+
     from tests.nbrun import REPORT
 
     if REPORT:

@@ -1,0 +1,129 @@
+"""Plausible wrong answers to the graded exercises, and the harness that runs the masters'
+test cells against them.
+
+Each module ``nbNN.py`` names its notebook (``NOTEBOOK``) and defines wrong implementations,
+each registered with ``@wrong(exercise, description)``. ``tests/test_wrong_answers.py`` puts
+each one in place of the master's solution and runs the exercise's test cells twice: with the
+visible tests only (what a student sees) and with the hidden tests too (what grading runs).
+Every wrong answer must fail the full tests; the report says which only the hidden ones catch.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograde import pipeline
+
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+@dataclass(frozen=True)
+class Wrong:
+    notebook: str
+    exercise: str
+    description: str
+    fn: Callable
+
+    @property
+    def id(self) -> str:
+        return f"{self.notebook[:2]}-{self.exercise}-{self.fn.__name__}"
+
+
+_REGISTRY: list[tuple[str, str, str, Callable]] = []  # (module, exercise, description, fn)
+
+
+def wrong(exercise: str, description: str):
+    """Register the decorated function as a wrong answer to ``exercise``."""
+    def register(fn):
+        _REGISTRY.append((fn.__module__, exercise, description, fn))
+        return fn
+    return register
+
+
+def all_wrong_answers() -> list[Wrong]:
+    """Every registered wrong answer, from every ``nbNN`` module of this package."""
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+    return [Wrong(importlib.import_module(module).NOTEBOOK, exercise, description, fn)
+            for module, exercise, description, fn in _REGISTRY]
+
+
+def strip_hidden(source: str) -> str:
+    """A test cell as students see it: the hidden block removed."""
+    out, hidden = [], False
+    for line in source.splitlines():
+        if line.strip() == HIDDEN_BEGIN:
+            hidden = True
+        elif line.strip() == HIDDEN_END:
+            hidden = False
+        elif not hidden:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _is_imports(source: str) -> bool:
+    body = ast.parse(source).body
+    return bool(body) and all(isinstance(node, ast.Import | ast.ImportFrom) for node in body)
+
+
+@dataclass
+class Master:
+    """A master notebook's import cells, solution cells and test cells, by grade id."""
+    name: str
+    imports: list[str]
+    solutions: dict[str, str]
+    tests: dict[str, str]
+
+    @classmethod
+    def load(cls, name: str) -> Master:
+        nb = json.loads(Path(pipeline.master_path(name)).read_text())
+        imports, solutions, tests = [], {}, {}
+        for cell in nb["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            source = "".join(cell["source"])
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if meta.get("grade") and not meta.get("solution"):
+                tests[meta["grade_id"]] = source
+            elif meta.get("solution"):
+                solutions[meta["grade_id"]] = source
+            elif not solutions and _is_imports(source):  # the setup cell(s) before exercise 1
+                imports.append(source)
+        return cls(name, imports, solutions, tests)
+
+    def tests_of(self, exercise: str) -> dict[str, str]:
+        """The test cells of one exercise: grade ids test_<exercise> and test_<exercise>_*."""
+        found = {gid: src for gid, src in self.tests.items()
+                 if gid == f"test_{exercise}" or gid.startswith(f"test_{exercise}_")}
+        if not found:
+            raise KeyError(f"{self.name}: no test cells for exercise {exercise!r}")
+        return found
+
+    def namespace(self, replace: dict[str, Callable] | None = None) -> dict:
+        """A fresh namespace with the imports and every solution, some replaced."""
+        ns: dict = {"__name__": "__main__"}
+        for source in self.imports:
+            exec(compile(source, f"<{self.name} imports>", "exec"), ns)
+        for gid, source in self.solutions.items():
+            exec(compile(source, f"<{self.name} {gid}>", "exec"), ns)
+        ns.update(replace or {})
+        return ns
+
+    def failures(self, exercise: str, replace: dict[str, Callable] | None = None,
+                 hidden: bool = True) -> dict[str, str]:
+        """{test grade id: the error} for the exercise's test cells that fail."""
+        failed = {}
+        for gid, source in self.tests_of(exercise).items():
+            code = source if hidden else strip_hidden(source)
+            try:
+                exec(compile(code, f"<{gid}>", "exec"), self.namespace(replace))
+            except Exception as exc:  # noqa: BLE001 - any error fails the cell in nbgrader
+                failed[gid] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}" if str(
+                    exc) else type(exc).__name__
+        return failed

@@ -1,0 +1,335 @@
+"""Wrong answers to notebook 06's exercises (parallel training)."""
+# ruff: noqa: B905 - wrong answers are written the way students write them
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.wrong_answers import wrong
+
+NOTEBOOK = "06_parallel_training"
+
+
+def _validated(grads, counts):
+    grads, counts = list(grads), [int(c) for c in counts]
+    if len(grads) != len(counts) or any(c < 0 for c in counts) or sum(counts) == 0:
+        raise ValueError("bad shards")
+    return grads, counts
+
+
+# --- shard_gradient_mean -------------------------------------------------------------------
+
+@wrong("shard_gradient_mean", "plain mean of the shard means (ignores the counts)")
+def sgm_plain_mean(grads, counts):
+    grads, counts = _validated(grads, counts)
+    return np.mean(np.stack(grads), axis=0)
+
+
+@wrong("shard_gradient_mean", "weighted sum divided by the number of shards, not of examples")
+def sgm_divide_by_shards(grads, counts):
+    grads, counts = _validated(grads, counts)
+    return sum(c * np.asarray(g, float) for g, c in zip(grads, counts)) / len(grads)
+
+
+@wrong("shard_gradient_mean", "np.average(weights=counts): an empty shard's nan poisons it")
+def sgm_np_average(grads, counts):
+    grads, counts = _validated(grads, counts)
+    return np.average(np.stack(grads).astype(float), axis=0, weights=counts)
+
+
+@wrong("shard_gradient_mean", "accumulates into the first gradient (modifies the input)")
+def sgm_in_place(grads, counts):
+    grads, counts = _validated(grads, counts)
+    total = grads[0]
+    total *= counts[0]
+    for g, c in zip(grads[1:], counts[1:]):
+        if c:
+            total += c * g
+    return total / sum(counts)
+
+
+@wrong("shard_gradient_mean", "np.dot(counts, stack): only 1-D gradients")
+def sgm_dot(grads, counts):
+    grads, counts = _validated(grads, counts)
+    kept = [(g, c) for g, c in zip(grads, counts) if c]
+    return np.dot([c for _, c in kept], np.stack([g for g, _ in kept])) / sum(counts)
+
+
+@wrong("shard_gradient_mean", "checks lengths and the total but not negative counts")
+def sgm_no_negative_check(grads, counts):
+    grads, counts = list(grads), [int(c) for c in counts]
+    if len(grads) != len(counts) or sum(counts) == 0:
+        raise ValueError("bad shards")
+    kept = [c * np.asarray(g, float) for g, c in zip(grads, counts) if c]
+    return sum(kept[1:], kept[0]) / sum(counts)
+
+
+@wrong("shard_gradient_mean", "starts from zeros_like(grads[0]): IndexError on no shards")
+def sgm_index_error(grads, counts):
+    total = np.zeros_like(np.asarray(grads[0], float))
+    if len(grads) != len(counts) or min(counts) < 0 or sum(counts) == 0:
+        raise ValueError("bad shards")
+    for g, c in zip(grads, counts):
+        if c:
+            total = total + c * np.asarray(g, float)
+    return total / sum(counts)
+
+
+@wrong("shard_gradient_mean", "keeps the input dtype: integer gradients divide to integers")
+def sgm_integer(grads, counts):
+    grads, counts = _validated(grads, counts)
+    total = sum(c * g for g, c in zip(grads, counts) if c)
+    return total // sum(counts) if np.asarray(total).dtype.kind == "i" else total / sum(counts)
+
+
+# --- column_parallel_linear / row_parallel_linear --------------------------------------------
+
+@wrong("column_parallel_linear", "blocks of out // P columns: drops the remainder")
+def col_floor_blocks(x, W, P):
+    if not 1 <= P <= W.shape[1]:
+        raise ValueError("P")
+    k = W.shape[1] // P
+    return np.concatenate([x @ W[:, i * k:(i + 1) * k] for i in range(P)], axis=-1)
+
+
+@wrong("column_parallel_linear", "concatenates along axis 1: only a 2-D x works")
+def col_axis_1(x, W, P):
+    if not 1 <= P <= W.shape[1]:
+        raise ValueError("P")
+    return np.concatenate([x @ Wi for Wi in np.array_split(W, P, axis=1)], axis=1)
+
+
+@wrong("column_parallel_linear", "no check that P <= the number of columns")
+def col_no_upper_check(x, W, P):
+    if P < 1:
+        raise ValueError("P")
+    return np.concatenate([x @ Wi for Wi in np.array_split(W, P, axis=1)], axis=-1)
+
+
+@wrong("column_parallel_linear", "sums the column blocks' products (a row split's all-reduce)")
+def col_sums(x, W, P):
+    if not 1 <= P <= W.shape[1]:
+        raise ValueError("P")
+    return sum(x @ Wi for Wi in np.array_split(W, P, axis=1))
+
+
+@wrong("row_parallel_linear", "splits x along axis 0 (the batch) instead of its last axis")
+def row_split_batch(x, W, P):
+    if not 1 <= P <= W.shape[0]:
+        raise ValueError("P")
+    parts = zip(np.array_split(x, P, axis=0), np.array_split(W, P, axis=0))
+    return sum(xi @ Wi for xi, Wi in parts)
+
+
+@wrong("row_parallel_linear", "splits x along axis 1: only a 2-D x works")
+def row_axis_1(x, W, P):
+    if not 1 <= P <= W.shape[0]:
+        raise ValueError("P")
+    parts = zip(np.array_split(x, P, axis=1), np.array_split(W, P, axis=0))
+    return sum(xi @ Wi for xi, Wi in parts)
+
+
+@wrong("row_parallel_linear", "concatenates the partial products instead of summing them")
+def row_concat(x, W, P):
+    if not 1 <= P <= W.shape[0]:
+        raise ValueError("P")
+    parts = zip(np.array_split(x, P, axis=-1), np.array_split(W, P, axis=0))
+    return np.concatenate([xi @ Wi for xi, Wi in parts], axis=-1)
+
+
+@wrong("row_parallel_linear", "no check that P <= the number of rows")
+def row_no_upper_check(x, W, P):
+    if P < 1:
+        raise ValueError("P")
+    parts = zip(np.array_split(x, P, axis=-1), np.array_split(W, P, axis=0))
+    return sum(xi @ Wi for xi, Wi in parts)
+
+
+# --- pipeline schedules ------------------------------------------------------------------------
+
+@wrong("gpipe_schedule", "backwards start one step early, with the last forward")
+def gpipe_early_backward(p, m):
+    out = [(s + j, s, "F", j) for s in range(p) for j in range(m)]
+    T = m + p - 2
+    out += [(T + (p - 1 - s) + (m - 1 - j), s, "B", j) for s in range(p) for j in range(m)]
+    return sorted(out)
+
+
+@wrong("gpipe_schedule", "a step of slack between the last forward and the first backward")
+def gpipe_slack(p, m):
+    out = [(s + j, s, "F", j) for s in range(p) for j in range(m)]
+    T = m + p
+    out += [(T + (p - 1 - s) + (m - 1 - j), s, "B", j) for s in range(p) for j in range(m)]
+    return sorted(out)
+
+
+@wrong("gpipe_schedule", "backwards start on stage 0 (the dependency runs the other way)")
+def gpipe_backward_from_stage_0(p, m):
+    out = [(s + j, s, "F", j) for s in range(p) for j in range(m)]
+    T = m + p - 1
+    out += [(T + s + (m - 1 - j), s, "B", j) for s in range(p) for j in range(m)]
+    return sorted(out)
+
+
+@wrong("gpipe_schedule", "no pipelining: one micro-batch through all stages at a time")
+def gpipe_sequential(p, m):
+    out, t = [], 0
+    for j in range(m):
+        for s in range(p):
+            out.append((t, s, "F", j))
+            t += 1
+        for s in reversed(range(p)):
+            out.append((t, s, "B", j))
+            t += 1
+    return out
+
+
+@wrong("gpipe_schedule", "steps counted from 1")
+def gpipe_from_one(p, m):
+    out = [(s + j + 1, s, "F", j) for s in range(p) for j in range(m)]
+    T = m + p
+    out += [(T + (p - 1 - s) + (m - 1 - j), s, "B", j) for s in range(p) for j in range(m)]
+    return sorted(out)
+
+
+def _one_f_one_b(p, m, warm_of, pairs_first="F"):
+    """The greedy placement of the master's solution, over per-stage orders made by warm_of."""
+    orders = []
+    for s in range(p):
+        warm = warm_of(p, m, s)
+        ops = [("F", j) for j in range(warm)]
+        for j in range(m - warm):
+            pair = [("F", warm + j), ("B", j)]
+            ops += pair if pairs_first == "F" else pair[::-1]
+        ops += [("B", j) for j in range(max(m - warm, 0), m)]
+        orders.append(ops)
+    done, free, pos, out = {}, [0] * p, [0] * p, []
+    for _ in range(4 * p * m + 4):
+        for s in range(p):
+            while pos[s] < len(orders[s]):
+                op, j = orders[s][pos[s]]
+                deps = ([(s - 1, "F", j)] if s > 0 else []) if op == "F" else \
+                    [(s, "F", j)] + ([(s + 1, "B", j)] if s < p - 1 else [])
+                if not all(dep in done for dep in deps):
+                    break
+                t = max([free[s]] + [done[dep] + 1 for dep in deps])
+                done[s, op, j], free[s] = t, t + 1
+                out.append((t, s, op, j))
+                pos[s] += 1
+    return sorted(out)
+
+
+@wrong("one_f_one_b_schedule", "GPipe's schedule (all forwards first)")
+def ofob_is_gpipe(p, m):
+    out = [(s + j, s, "F", j) for s in range(p) for j in range(m)]
+    T = m + p - 1
+    out += [(T + (p - 1 - s) + (m - 1 - j), s, "B", j) for s in range(p) for j in range(m)]
+    return sorted(out)
+
+
+@wrong("one_f_one_b_schedule", "warm-up of p - 1 - s forwards without capping it at m")
+def ofob_uncapped_warmup(p, m):
+    return _one_f_one_b(p, m, lambda p, m, s: p - 1 - s)
+
+
+@wrong("one_f_one_b_schedule", "warm-up of p - s forwards (one too many)")
+def ofob_warmup_p_minus_s(p, m):
+    return _one_f_one_b(p, m, lambda p, m, s: min(p - s, m))
+
+
+@wrong("one_f_one_b_schedule", "the same warm-up (p - 1) on every stage")
+def ofob_same_warmup(p, m):
+    return _one_f_one_b(p, m, lambda p, m, s: min(p - 1, m))
+
+
+@wrong("one_f_one_b_schedule", "no warm-up: F, B alternate from the start on every stage")
+def ofob_no_warmup(p, m):
+    return _one_f_one_b(p, m, lambda p, m, s: 0)
+
+
+# --- bubble_fraction ---------------------------------------------------------------------------
+
+@wrong("bubble_fraction", "(p - 1) / m")
+def bubble_over_m(p, m):
+    if p < 1 or m < 1:
+        raise ValueError("p, m")
+    return (p - 1) / m
+
+
+@wrong("bubble_fraction", "(p - 1) / (m + p): off by one in the denominator")
+def bubble_off_by_one(p, m):
+    if p < 1 or m < 1:
+        raise ValueError("p, m")
+    return (p - 1) / (m + p)
+
+
+@wrong("bubble_fraction", "checks p but not m")
+def bubble_no_m_check(p, m):
+    if p < 1:
+        raise ValueError("p")
+    return (p - 1) / (m + p - 1)
+
+
+@wrong("bubble_fraction", "checks p == 0 and m == 0 only, not negative values")
+def bubble_zero_check(p, m):
+    if p == 0 or m == 0:
+        raise ValueError("p, m")
+    return (p - 1) / (m + p - 1)
+
+
+# --- training_memory_gb ------------------------------------------------------------------------
+
+def _memory(n, dp, tp, pp, zero_stage, *, divide=("o", "g", "w"), per_gb=1e9, split=None):
+    if zero_stage not in (0, 1, 2, 3) or min(dp, tp, pp) < 1:
+        raise ValueError("bad plan")
+    n = n / (split if split is not None else tp * pp)
+    parts = {"w": 2 * n, "g": 2 * n, "o": 12 * n}
+    for what in divide[:zero_stage]:
+        parts[what] /= dp
+    return sum(parts.values()) / per_gb
+
+
+@wrong("training_memory_gb", "ZeRO-2 and -3 divide only the one new part (not cumulative)")
+def mem_not_cumulative(n_params, dp=1, tp=1, pp=1, zero_stage=0):
+    if zero_stage not in (2, 3):
+        return _memory(n_params, dp, tp, pp, zero_stage)
+    return _memory(n_params, dp, tp, pp, 1, divide=({2: "g", 3: "w"}[zero_stage],))
+
+
+@wrong("training_memory_gb", "GiB (2**30 bytes) instead of GB")
+def mem_gib(n_params, dp=1, tp=1, pp=1, zero_stage=0):
+    return _memory(n_params, dp, tp, pp, zero_stage, per_gb=2**30)
+
+
+@wrong("training_memory_gb", "data parallelism divides the model over dp even without ZeRO")
+def mem_dp_divides(n_params, dp=1, tp=1, pp=1, zero_stage=0):
+    return _memory(n_params, dp, tp, pp, zero_stage, split=dp * tp * pp)
+
+
+@wrong("training_memory_gb", "ignores tp and pp")
+def mem_no_model_split(n_params, dp=1, tp=1, pp=1, zero_stage=0):
+    return _memory(n_params, dp, tp, pp, zero_stage, split=1)
+
+
+@wrong("training_memory_gb", "splits the model over tp only, not pp")
+def mem_tp_only(n_params, dp=1, tp=1, pp=1, zero_stage=0):
+    return _memory(n_params, dp, tp, pp, zero_stage, split=tp)
+
+
+@wrong("training_memory_gb", "ZeRO order reversed: stage 1 partitions the weights first")
+def mem_reversed(n_params, dp=1, tp=1, pp=1, zero_stage=0):
+    return _memory(n_params, dp, tp, pp, zero_stage, divide=("w", "g", "o"))
+
+
+@wrong("training_memory_gb", "checks zero_stage but not dp, tp, pp")
+def mem_no_degree_check(n_params, dp=1, tp=1, pp=1, zero_stage=0):
+    if zero_stage not in (0, 1, 2, 3):
+        raise ValueError("zero_stage")
+    return _memory(n_params, max(dp, 1), max(tp, 1), max(pp, 1), zero_stage)
+
+
+@wrong("training_memory_gb", "accepts a zero_stage above 3 (treats it as 3)")
+def mem_stage_range(n_params, dp=1, tp=1, pp=1, zero_stage=0):
+    if zero_stage < 0 or min(dp, tp, pp) < 1:
+        raise ValueError("bad plan")
+    return _memory(n_params, dp, tp, pp, min(zero_stage, 3))
