@@ -79,6 +79,7 @@ class Course:
     def gradebook(self):
         from nbgrader.api import Gradebook
 
+        pipeline._ensure_tools_on_path()
         return Gradebook(self.db_url, "parallel-ml-systems")
 
     # ---------------------------------------------------------------- layout

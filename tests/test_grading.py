@@ -93,3 +93,28 @@ import sys
 print('something odd happened', file=sys.stderr)
 """)
     assert _grade_welcome(odd).score == 0
+
+
+def test_new_gradebooks_get_the_revision_alembic_reports(tmp_path):
+    """nbgrader stamps a new gradebook with `alembic heads` (a 5 s subprocess); the course
+    reads the same revision in-process, and nbgrader's migrations accept the result."""
+    import subprocess
+
+    import nbgrader.api
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    from autograde.course import Course
+
+    pipeline._ensure_tools_on_path()
+    with _temp_alembic_ini(f"sqlite:///{tmp_path / 'unused.db'}") as ini:
+        heads = subprocess.run(["alembic", "-c", ini, "heads"], capture_output=True, text=True,
+                               check=True).stdout
+    assert heads.split()[0] == pipeline._alembic_head_in_process()
+    assert nbgrader.api.get_alembic_version is pipeline._alembic_head_in_process
+    (tmp_path / "course" / "source").mkdir(parents=True)
+    with Course(tmp_path / "course").gradebook() as gb:  # a new gradebook, stamped
+        gb.add_student("someone")
+    with _temp_alembic_ini(f"sqlite:///{tmp_path / 'course' / 'gradebook.db'}") as ini:
+        current = subprocess.run(["alembic", "-c", ini, "current"], capture_output=True,
+                                 text=True, check=True).stdout
+    assert pipeline._alembic_head_in_process() in current and "(head)" in current
