@@ -198,17 +198,7 @@ def kill_marked(marker: str) -> int:
     """Kill every process carrying ``marker``; returns how many there were."""
     if not Path("/proc").is_dir():
         return 0
-    killed = 0
-    for _ in range(5):  # processes can fork while we look: look again
-        pids = _marked_pids(marker)
-        if not pids:
-            break
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-                killed += 1
-        time.sleep(0.1)
-    return killed
+    return sandbox.kill_until_gone(lambda: _marked_pids(marker), rounds=5, pause_s=0.1)
 
 
 def cpu_slots(workers: int) -> list[list[int]]:

@@ -42,6 +42,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -246,17 +247,7 @@ class JobCgroups:
 
     def kill(self) -> int:
         """SIGKILL every process in the job's cgroups (again while some fork)."""
-        killed = 0
-        for _ in range(50):
-            pids = self.pids()
-            if not pids:
-                break
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
-                    killed += 1
-            time.sleep(0.05)
-        return killed
+        return kill_until_gone(self.pids, rounds=50, pause_s=0.05)
 
     def remove(self) -> None:
         self.kill()
@@ -269,6 +260,22 @@ class JobCgroups:
                     break
                 except OSError:
                     time.sleep(0.05)
+
+
+def kill_until_gone(find_pids: Callable[[], list[int]], rounds: int, pause_s: float) -> int:
+    """SIGKILL the processes ``find_pids()`` lists, and look again (they may have forked
+    meanwhile), up to ``rounds`` times; returns how many kills were sent."""
+    killed = 0
+    for _ in range(rounds):
+        pids = find_pids()
+        if not pids:
+            break
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+        time.sleep(pause_s)
+    return killed
 
 
 def owner_tag(owner: str) -> str:
