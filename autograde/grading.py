@@ -593,8 +593,9 @@ def _import(course: Course, job: Job, executed: Path, result: Result) -> Result:
 
 
 def _record_failure(course: Course, job: Job, result: Result) -> Result:
-    """A submission that could not be executed: its autograded points are 0, in the
-    journal (with the reason) and, when nbgrader has it, in the gradebook."""
+    """A submission that could not be executed: 0 autograded points, recorded in the
+    journal with the reason (``autograde report`` lists it). Nothing is written to the
+    gradebook, which keeps no autograded copy of it; the maximum score comes from there."""
     with course.gradebook() as gb:
         try:
             result.max_score = float(sum(n.max_score for n in

@@ -67,23 +67,27 @@ def strip_hidden(source: str) -> str:
     return "\n".join(out)
 
 
-def _is_imports(source: str) -> bool:
-    body = ast.parse(source).body
-    return bool(body) and all(isinstance(node, ast.Import | ast.ImportFrom) for node in body)
+def _imports_something(source: str) -> bool:
+    return any(isinstance(node, ast.Import | ast.ImportFrom) for node in ast.parse(source).body)
 
 
 @dataclass
 class Master:
-    """A master notebook's import cells, solution cells and test cells, by grade id."""
+    """A master notebook's setup cells, solution cells and test cells, by grade id.
+
+    The setup cells are the code cells before the first exercise that import something
+    (``import numpy as np``, and for notebook 05 ``cl.gpu.setup()`` before numba): run
+    whole, they give the tests the names the notebook gives them. Cells that start Ray
+    import nothing, so they are not run."""
     name: str
-    imports: list[str]
+    setup: list[str]
     solutions: dict[str, str]
     tests: dict[str, str]
 
     @classmethod
     def load(cls, name: str) -> Master:
         nb = json.loads(Path(pipeline.master_path(name)).read_text())
-        imports, solutions, tests = [], {}, {}
+        setup, solutions, tests = [], {}, {}
         for cell in nb["cells"]:
             if cell["cell_type"] != "code":
                 continue
@@ -93,9 +97,9 @@ class Master:
                 tests[meta["grade_id"]] = source
             elif meta.get("solution"):
                 solutions[meta["grade_id"]] = source
-            elif not solutions and _is_imports(source):  # the setup cell(s) before exercise 1
-                imports.append(source)
-        return cls(name, imports, solutions, tests)
+            elif not solutions and _imports_something(source):
+                setup.append(source)
+        return cls(name, setup, solutions, tests)
 
     def tests_of(self, exercise: str) -> dict[str, str]:
         """The test cells of one exercise: grade ids test_<exercise> and test_<exercise>_*."""
@@ -106,10 +110,10 @@ class Master:
         return found
 
     def namespace(self, replace: dict[str, Callable] | None = None) -> dict:
-        """A fresh namespace with the imports and every solution, some replaced."""
+        """A fresh namespace with the setup and every solution, some replaced."""
         ns: dict = {"__name__": "__main__"}
-        for source in self.imports:
-            exec(compile(source, f"<{self.name} imports>", "exec"), ns)
+        for source in self.setup:
+            exec(compile(source, f"<{self.name} setup>", "exec"), ns)
         for gid, source in self.solutions.items():
             exec(compile(source, f"<{self.name} {gid}>", "exec"), ns)
         ns.update(replace or {})
