@@ -3,9 +3,12 @@
 For every wrong answer in ``tests/wrong_answers/``, the master's test cells of its exercise run
 against it in place of the solution, once as students see them (visible tests only) and once as
 grading runs them (hidden tests too). Every wrong answer must fail grading; the table written to
-``tests/artifacts/wrong_answers.md`` (and printed at the end of the run) says which of them only
+``tests/artifacts/wrong_answers.md`` (and counted at the end of the run) says which of them only
 the hidden tests catch. The masters' own solutions pass the same harness, so a failure is the
 wrong answer's, not the harness's.
+
+Notebooks whose test cells call Ray (03) are judged in a fresh interpreter with a Ray session
+of its own, once for all their wrong answers (marker ``notebooks``: slow).
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.wrong_answers import Master, all_wrong_answers
+from tests.wrong_answers import Master, all_wrong_answers, judge, run_with_ray
 
 WRONG = all_wrong_answers()
 NOTEBOOKS = sorted({w.notebook for w in WRONG})
+WITH_RAY = {w.notebook for w in WRONG if w.needs_ray}
 REPORT: dict[str, tuple] = {}
 ARTIFACT = Path(__file__).parent / "artifacts" / "wrong_answers.md"
 
@@ -28,25 +32,37 @@ def master(name: str) -> Master:
     return Master.load(name)
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_every_exercise_has_wrong_answers_and_its_solution_passes(name):
+@cache
+def outcome(name: str) -> dict:
+    """{"master": {exercise: failures}, "wrong": {id: (visible, graded)}} for one notebook."""
+    if name in WITH_RAY:
+        return run_with_ray(name)
     m = master(name)
-    exercises = {gid for gid in m.solutions if any(
-        t == f"test_{gid}" or t.startswith(f"test_{gid}_") for t in m.tests)}
+    return {"master": {e: m.failures(e) for e in m.exercises()},
+            "wrong": judge(m, [w for w in WRONG if w.notebook == name])}
+
+
+def _slow_if_ray(values, notebook_of):
+    return [pytest.param(v, marks=pytest.mark.notebooks) if notebook_of(v) in WITH_RAY else v
+            for v in values]
+
+
+@pytest.mark.filterwarnings("ignore")  # judging runs the wrong answers too
+@pytest.mark.parametrize("name", _slow_if_ray(NOTEBOOKS, lambda n: n))
+def test_every_exercise_has_wrong_answers_and_its_solution_passes(name):
+    exercises = master(name).exercises()
     assert exercises, f"{name}: no autograded exercises found"
     covered = {w.exercise for w in WRONG if w.notebook == name}
     assert covered == exercises, (f"{name}: wrong answers missing for {exercises - covered}, "
                                   f"or for exercises that do not exist: {covered - exercises}")
-    for exercise in sorted(exercises):
-        assert m.failures(exercise) == {}, f"{name}: the master's {exercise} fails its own tests"
+    failing = {e: f for e, f in outcome(name)["master"].items() if f}
+    assert not failing, f"{name}: the master's solutions fail their own tests: {failing}"
 
 
 @pytest.mark.filterwarnings("ignore")  # wrong answers may divide by zero, overflow, ...
-@pytest.mark.parametrize("w", WRONG, ids=lambda w: w.id)
+@pytest.mark.parametrize("w", _slow_if_ray(WRONG, lambda w: w.notebook), ids=lambda w: w.id)
 def test_wrong_answer_fails_grading(w):
-    m = master(w.notebook)
-    visible = m.failures(w.exercise, {w.exercise: w.fn}, hidden=False)
-    graded = m.failures(w.exercise, {w.exercise: w.fn}, hidden=True)
+    visible, graded = outcome(w.notebook)["wrong"][w.id]
     REPORT[w.id] = (w, visible, graded)
     assert graded, f"{w.notebook} {w.exercise}: the wrong answer '{w.description}' earns full marks"
 

@@ -29,10 +29,12 @@ class Wrong:
     exercise: str
     description: str
     fn: Callable
+    needs_ray: bool = False  # its test cells call Ray: run in a fresh interpreter (run_with_ray)
 
     @property
     def id(self) -> str:
-        return f"{self.notebook[:2]}-{self.exercise}-{self.fn.__name__}"
+        name = getattr(self.fn, "__name__", None) or self.fn.__ray_metadata__.class_name
+        return f"{self.notebook[:2]}-{self.exercise}-{name}"
 
 
 _REGISTRY: list[tuple[str, str, str, Callable]] = []  # (module, exercise, description, fn)
@@ -50,8 +52,35 @@ def all_wrong_answers() -> list[Wrong]:
     """Every registered wrong answer, from every ``nbNN`` module of this package."""
     for info in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{info.name}")
-    return [Wrong(importlib.import_module(module).NOTEBOOK, exercise, description, fn)
-            for module, exercise, description, fn in _REGISTRY]
+    out = []
+    for module, exercise, description, fn in _REGISTRY:
+        mod = importlib.import_module(module)
+        out.append(Wrong(mod.NOTEBOOK, exercise, description, fn,
+                         getattr(mod, "NEEDS_RAY", False)))
+    return out
+
+
+def judge(master: Master, wrong_answers: list[Wrong]) -> dict[str, tuple[dict, dict]]:
+    """{wrong answer id: (visible failures, graded failures)} for answers to ``master``."""
+    return {w.id: (master.failures(w.exercise, {w.exercise: w.fn}, hidden=False),
+                   master.failures(w.exercise, {w.exercise: w.fn}, hidden=True))
+            for w in wrong_answers if w.notebook == master.name}
+
+
+def run_with_ray(notebook: str, timeout_s: int = 900) -> dict:
+    """Judge one notebook's wrong answers in a fresh interpreter that starts a Ray session of
+    two CPUs first (as the notebook does); returns ``{"master": {exercise: failures},
+    "wrong": {id: [visible, graded]}}``. The module ``tests.wrong_answers.ray_judge`` runs
+    there."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-m", "tests.wrong_answers.ray_judge", notebook],
+                          capture_output=True, text=True, timeout=timeout_s, cwd=root)
+    if proc.returncode != 0:
+        raise RuntimeError(f"judging {notebook} with Ray failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def strip_hidden(source: str) -> str:
@@ -100,6 +129,11 @@ class Master:
             elif not solutions and _imports_something(source):
                 setup.append(source)
         return cls(name, setup, solutions, tests)
+
+    def exercises(self) -> set[str]:
+        """The autograded exercises: solution cells with test cells of their own."""
+        return {gid for gid in self.solutions if any(
+            t == f"test_{gid}" or t.startswith(f"test_{gid}_") for t in self.tests)}
 
     def tests_of(self, exercise: str) -> dict[str, str]:
         """The test cells of one exercise: grade ids test_<exercise> and test_<exercise>_*."""

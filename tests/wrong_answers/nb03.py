@@ -1,0 +1,322 @@
+"""Wrong answers to notebook 03's exercises (task parallelism with Ray).
+
+Its test cells call Ray (tasks, actors, ``ray.wait``), so the harness runs this notebook's
+wrong answers in a fresh interpreter with a Ray session of its own (``NEEDS_RAY``)."""
+# ruff: noqa: B905 - wrong answers are written the way students write them
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import ray
+
+import course_lib as cl
+from tests.wrong_answers import wrong
+
+NOTEBOOK = "03_task_parallelism_ray"
+NEEDS_RAY = True
+
+
+# --- parallel_map ------------------------------------------------------------------------------
+
+def _batches(items, batch_size):
+    items = list(items)
+    return [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
+
+
+@ray.remote
+def _apply(fn, batch):
+    return [fn(x) for x in batch]
+
+
+@wrong("parallel_map", "computes [fn(x) for x in items] here, without Ray")
+def pm_local(fn, items, batch_size=1):
+    if batch_size < 1:
+        raise ValueError(batch_size)
+    return [fn(x) for x in items]
+
+
+@wrong("parallel_map", "one task per item, whatever the batch size")
+def pm_ignores_batch(fn, items, batch_size=1):
+    if batch_size < 1:
+        raise ValueError(batch_size)
+    return [y for ys in ray.get([_apply.remote(fn, [x]) for x in items]) for y in ys]
+
+
+@wrong("parallel_map", "results in the order the tasks finish")
+def pm_completion_order(fn, items, batch_size=1):
+    if batch_size < 1:
+        raise ValueError(batch_size)
+    pending, out = [_apply.remote(fn, b) for b in _batches(items, batch_size)], []
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        out += ray.get(ready[0])
+    return out
+
+
+@wrong("parallel_map", "no check of batch_size (range() refuses 0 by luck, not -2)")
+def pm_no_check(fn, items, batch_size=1):
+    return [y for ys in ray.get([_apply.remote(fn, b) for b in _batches(items, batch_size)])
+            for y in ys]
+
+
+@wrong("parallel_map", "returns [] for no items before checking batch_size")
+def pm_empty_first(fn, items, batch_size=1):
+    items = list(items)
+    if not items:
+        return []
+    if batch_size < 1:
+        raise ValueError(batch_size)
+    return [y for ys in ray.get([_apply.remote(fn, b) for b in _batches(items, batch_size)])
+            for y in ys]
+
+
+@wrong("parallel_map", "drops a last, partial batch")
+def pm_drops_tail(fn, items, batch_size=1):
+    if batch_size < 1:
+        raise ValueError(batch_size)
+    items = list(items)
+    full = [items[i:i + batch_size] for i in range(0, len(items) - batch_size + 1, batch_size)]
+    return [y for ys in ray.get([_apply.remote(fn, b) for b in full]) for y in ys]
+
+
+# --- as_completed ------------------------------------------------------------------------------
+
+@wrong("as_completed", "yields in the order given")
+def ac_in_order(refs):
+    for ref in refs:
+        yield ray.get(ref)
+
+
+@wrong("as_completed", "ray.get of every ref first, then yields them as ray.wait lists them")
+def ac_waits_for_all(refs):
+    refs = list(refs)
+    ray.get(refs)
+    pending = refs
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        yield ray.get(ready[0])
+
+
+@wrong("as_completed", "returns a list, not a generator")
+def ac_list(refs):
+    pending, out = list(refs), []
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        out.append(ray.get(ready[0]))
+    return out
+
+
+@wrong("as_completed", "yields the refs, not their results")
+def ac_refs(refs):
+    pending = list(refs)
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        yield ready[0]
+
+
+@wrong("as_completed", "calls ray.wait once before looking at the list (fails on no refs)")
+def ac_do_while(refs):
+    pending = list(refs)
+    ready, pending = ray.wait(pending, num_returns=1)
+    yield ray.get(ready[0])
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        yield ray.get(ready[0])
+
+
+# --- RunningStats ------------------------------------------------------------------------------
+
+class _Stats:
+    """The master's merge of (n, mean, M2) states; subclasses break one part."""
+
+    def __init__(self):
+        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+
+    def add(self, values):
+        x = np.asarray(values, dtype=float).ravel()
+        if x.size:
+            mean = float(x.mean())
+            self.merge((int(x.size), mean, float(((x - mean) ** 2).sum())))
+
+    def state(self):
+        return self.n, self.mean, self.m2
+
+    def merge(self, state):
+        n_b, mean_b, m2_b = state
+        if n_b == 0:
+            return
+        n = self.n + n_b
+        delta = mean_b - self.mean
+        self.mean += delta * n_b / n
+        self.m2 += m2_b + delta * delta * self.n * n_b / n
+        self.n = n
+
+    def result(self):
+        if self.n == 0:
+            return 0, math.nan, math.nan
+        return self.n, self.mean, self.m2 / self.n
+
+
+@wrong("RunningStats", "variance as E[x^2] - E[x]^2 from running sums")
+@ray.remote
+class RsNaive:
+    def __init__(self):
+        self.n, self.s, self.s2 = 0, 0.0, 0.0
+
+    def add(self, values):
+        x = np.asarray(values, dtype=float).ravel()
+        self.n, self.s, self.s2 = self.n + x.size, self.s + x.sum(), self.s2 + (x * x).sum()
+
+    def state(self):
+        return self.n, self.s, self.s2
+
+    def merge(self, state):
+        self.n, self.s, self.s2 = self.n + state[0], self.s + state[1], self.s2 + state[2]
+
+    def result(self):
+        if self.n == 0:
+            return 0, math.nan, math.nan
+        mean = self.s / self.n
+        return self.n, mean, self.s2 / self.n - mean * mean
+
+
+@wrong("RunningStats", "merge adds the M2s without the term for the means' difference")
+@ray.remote
+class RsMergeNoDelta(_Stats):
+    def merge(self, state):
+        n_b, mean_b, m2_b = state
+        if n_b == 0:
+            return
+        n = self.n + n_b
+        self.mean += (mean_b - self.mean) * n_b / n
+        self.m2 += m2_b
+        self.n = n
+
+
+@wrong("RunningStats", "sample variance M2 / (n - 1)")
+@ray.remote
+class RsSample(_Stats):
+    def result(self):
+        if self.n < 2:
+            return self.n, (self.mean if self.n else math.nan), math.nan
+        return self.n, self.mean, self.m2 / (self.n - 1)
+
+
+@wrong("RunningStats", "an empty RunningStats reports (0, 0.0, 0.0)")
+@ray.remote
+class RsEmptyZero(_Stats):
+    def result(self):
+        return self.n, self.mean, (self.m2 / self.n if self.n else 0.0)
+
+
+@wrong("RunningStats", "add([]) merges a batch of nan (mean of nothing)")
+@ray.remote
+class RsAddEmpty(_Stats):
+    def add(self, values):
+        x = np.asarray(values, dtype=float).ravel()
+        mean = float(np.mean(x)) if x.size else math.nan
+        self.merge((int(x.size) or 1, mean, float(((x - mean) ** 2).sum())))
+
+
+@wrong("RunningStats", "merge of an empty state divides by zero (no n_b == 0 check)")
+@ray.remote
+class RsMergeEmpty(_Stats):
+    def merge(self, state):
+        n_b, mean_b, m2_b = state
+        n = self.n + n_b
+        delta = mean_b - self.mean
+        self.mean += delta * n_b / n
+        self.m2 += m2_b + delta * delta * self.n * n_b / n
+        self.n = n
+
+
+# --- best_batch_size ---------------------------------------------------------------------------
+
+def _bbs(n_items, item_s, overhead_s, P, *, candidates=None, waves=None, better=None):
+    best_b, best_T = 1, math.inf
+    for b in candidates(n_items) if candidates else range(1, n_items + 1):
+        w = waves(n_items, b, P) if waves else math.ceil(math.ceil(n_items / b) / P)
+        T = w * (overhead_s + b * item_s)
+        if (better or (lambda t, best: t < best))(T, best_T):
+            best_b, best_T = b, T
+    return best_b
+
+
+@wrong("best_batch_size", "ties go to the larger b (<= instead of <)")
+def bbs_ties_larger(n_items, item_s, overhead_s, P):
+    return _bbs(n_items, item_s, overhead_s, P, better=lambda t, best: t <= best)
+
+
+@wrong("best_batch_size", "b in 1 .. n_items - 1 (range excludes n_items)")
+def bbs_exclusive(n_items, item_s, overhead_s, P):
+    return _bbs(n_items, item_s, overhead_s, P, candidates=lambda n: range(1, max(n, 2)))
+
+
+@wrong("best_batch_size", "floor instead of ceil for the number of tasks")
+def bbs_floor(n_items, item_s, overhead_s, P):
+    return _bbs(n_items, item_s, overhead_s, P,
+                waves=lambda n, b, P: max(1, math.ceil((n // b) / P)))
+
+
+@wrong("best_batch_size", "ignores P: every task in its own wave")
+def bbs_no_parallelism(n_items, item_s, overhead_s, P):
+    return _bbs(n_items, item_s, overhead_s, P, waves=lambda n, b, P: math.ceil(n / b))
+
+
+@wrong("best_batch_size", "waves as tasks / P, not rounded up")
+def bbs_fractional_waves(n_items, item_s, overhead_s, P):
+    return _bbs(n_items, item_s, overhead_s, P, waves=lambda n, b, P: math.ceil(n / b) / P)
+
+
+# --- run_graph ---------------------------------------------------------------------------------
+
+@ray.remote
+def _timed(seconds, *predecessors):
+    start = time.time()
+    time.sleep(seconds)
+    return start, time.time()
+
+
+def _result(order, refs):
+    times = ray.get([refs[t] for t in order])
+    return {t: (float(s), float(e)) for t, (s, e) in zip(order, times)}
+
+
+@wrong("run_graph", "waits for each task before submitting the next")
+def rg_sequential(durations, deps, unit_s):
+    order = cl.taskgraph.TaskGraph(durations, deps).topological_order()
+    refs = {}
+    for t in order:
+        refs[t] = _timed.remote(durations[t] * unit_s, *[refs[p] for p in deps.get(t, ())])
+        ray.wait([refs[t]], num_returns=1)
+    return _result(order, refs)
+
+
+@wrong("run_graph", "does not pass the predecessors to the task")
+def rg_no_deps(durations, deps, unit_s):
+    refs = {t: _timed.remote(durations[t] * unit_s) for t in durations}
+    return _result(list(durations), refs)
+
+
+@wrong("run_graph", "submits in the order of `durations`, assuming it is topological")
+def rg_dict_order(durations, deps, unit_s):
+    refs = {}
+    for t in durations:
+        refs[t] = _timed.remote(durations[t] * unit_s, *[refs[p] for p in deps.get(t, ())])
+    return _result(list(durations), refs)
+
+
+@wrong("run_graph", "times taken in the driver, around ray.get of each task")
+def rg_driver_times(durations, deps, unit_s):
+    order = cl.taskgraph.TaskGraph(durations, deps).topological_order()
+    refs, out = {}, {}
+    for t in order:
+        refs[t] = _timed.remote(durations[t] * unit_s, *[refs[p] for p in deps.get(t, ())])
+    t0 = time.time()
+    for t in order:
+        ray.get(refs[t])
+        out[t] = (t0, time.time())
+    return out
