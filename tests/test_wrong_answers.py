@@ -7,8 +7,8 @@ grading runs them (hidden tests too). Every wrong answer must fail grading; the 
 the hidden tests catch. The masters' own solutions pass the same harness, so a failure is the
 wrong answer's, not the harness's.
 
-Notebooks whose test cells call Ray (03) are judged in a fresh interpreter with a Ray session
-of its own, once for all their wrong answers (marker ``notebooks``: slow).
+Notebooks whose test cells call Ray (03, and 04 with Modin) are judged in a fresh interpreter
+with a Ray session of its own, once for all their wrong answers (marker ``notebooks``: slow).
 """
 
 from __future__ import annotations

@@ -48,10 +48,23 @@ def wrong(exercise: str, description: str):
     return register
 
 
+def _modules():
+    return [importlib.import_module(f"{__name__}.{info.name}")
+            for info in pkgutil.iter_modules(__path__) if info.name.startswith("nb")]
+
+
+def session_cells(notebook: str) -> tuple[str, ...]:
+    """The ids of the master's cells that set up what the tests use (``SESSION_CELLS`` of the
+    notebook's module: Modin, the data), or ()."""
+    for mod in _modules():
+        if getattr(mod, "NOTEBOOK", None) == notebook:
+            return tuple(getattr(mod, "SESSION_CELLS", ()))
+    return ()
+
+
 def all_wrong_answers() -> list[Wrong]:
     """Every registered wrong answer, from every ``nbNN`` module of this package."""
-    for info in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{info.name}")
+    _modules()
     out = []
     for module, exercise, description, fn in _REGISTRY:
         mod = importlib.import_module(module)
@@ -105,18 +118,21 @@ class Master:
     """A master notebook's setup cells, solution cells and test cells, by grade id.
 
     The setup cells are the code cells before the first exercise that import something
-    (``import numpy as np``, and for notebook 05 ``cl.gpu.setup()`` before numba): run
-    whole, they give the tests the names the notebook gives them. Cells that start Ray
-    import nothing, so they are not run."""
+    (``import numpy as np``, and for notebook 05 ``cl.gpu.setup()`` before numba), then the
+    cells named by :func:`session_cells` (notebook 04: start Modin, load the flights): run
+    once, whole, they give the tests the names the notebook gives them. Other cells that
+    start Ray import nothing, so they are not run."""
     name: str
     setup: list[str]
     solutions: dict[str, str]
     tests: dict[str, str]
+    _base: dict | None = None  # the names the setup cells define, computed once
 
     @classmethod
     def load(cls, name: str) -> Master:
         nb = json.loads(Path(pipeline.master_path(name)).read_text())
-        setup, solutions, tests = [], {}, {}
+        wanted = session_cells(name)
+        setup, session, solutions, tests = [], {}, {}, {}
         for cell in nb["cells"]:
             if cell["cell_type"] != "code":
                 continue
@@ -126,9 +142,14 @@ class Master:
                 tests[meta["grade_id"]] = source
             elif meta.get("solution"):
                 solutions[meta["grade_id"]] = source
+            elif cell.get("id") in wanted:
+                session[cell["id"]] = source
             elif not solutions and _imports_something(source):
                 setup.append(source)
-        return cls(name, setup, solutions, tests)
+        missing = [c for c in wanted if c not in session]
+        if missing:
+            raise KeyError(f"{name}: no code cells with the ids {missing}")
+        return cls(name, setup + [session[c] for c in wanted], solutions, tests)
 
     def exercises(self) -> set[str]:
         """The autograded exercises: solution cells with test cells of their own."""
@@ -145,9 +166,11 @@ class Master:
 
     def namespace(self, replace: dict[str, Callable] | None = None) -> dict:
         """A fresh namespace with the setup and every solution, some replaced."""
-        ns: dict = {"__name__": "__main__"}
-        for source in self.setup:
-            exec(compile(source, f"<{self.name} setup>", "exec"), ns)
+        if self._base is None:
+            self._base = {"__name__": "__main__"}
+            for source in self.setup:
+                exec(compile(source, f"<{self.name} setup>", "exec"), self._base)
+        ns = dict(self._base)
         for gid, source in self.solutions.items():
             exec(compile(source, f"<{self.name} {gid}>", "exec"), ns)
         ns.update(replace or {})
