@@ -26,6 +26,17 @@ SESSION_CELLS = ("m04-005", "m04-009", "m04-019")  # mpd and P; flights; mflight
 
 # --- partition_bounds --------------------------------------------------------------------------
 
+def _bounds(n, k):
+    """The right ranges, unchecked (k < 1 gives none)."""
+    size, extra = divmod(n, k) if k else (0, 0)
+    out, start = [], 0
+    for i in range(k):
+        stop = start + size + (1 if i < extra else 0)
+        out.append((start, stop))
+        start = stop
+    return out
+
+
 def _checked(n_rows, k):
     if k < 1:
         raise ValueError(k)
@@ -50,76 +61,36 @@ def pb_ceil(n_rows, k):
 @wrong("partition_bounds", "inclusive stops: (start, last row) instead of (start, stop)")
 def pb_inclusive(n_rows, k):
     _checked(n_rows, k)
-    size, extra = divmod(n_rows, k)
-    bounds, start = [], 0
-    for i in range(k):
-        stop = start + size + (1 if i < extra else 0)
-        bounds.append((start, stop - 1))
-        start = stop
-    return bounds
+    return [(start, stop - 1) for start, stop in _bounds(n_rows, k)]
 
 
 @wrong("partition_bounds", "leaves out the empty ranges when k > n_rows")
 def pb_drops_empty(n_rows, k):
     _checked(n_rows, k)
-    size, extra = divmod(n_rows, k)
-    bounds, start = [], 0
-    for i in range(k):
-        stop = start + size + (1 if i < extra else 0)
-        if stop > start:
-            bounds.append((start, stop))
-        start = stop
-    return bounds or [(0, 0)]
+    return [(a, b) for a, b in _bounds(n_rows, k) if b > a] or [(0, 0)]
 
 
 @wrong("partition_bounds", "only k == 0 raises (k = -2 gives no ranges)")
 def pb_only_zero(n_rows, k):
     if k == 0:
         raise ValueError(k)
-    size, extra = divmod(n_rows, k)
-    bounds, start = [], 0
-    for i in range(k):
-        stop = start + size + (1 if i < extra else 0)
-        bounds.append((start, stop))
-        start = stop
-    return bounds
+    return _bounds(n_rows, k)
 
 
 @wrong("partition_bounds", "no check of n_rows")
 def pb_no_row_check(n_rows, k):
     if k < 1:
         raise ValueError(k)
-    size, extra = divmod(n_rows, k)
-    bounds, start = [], 0
-    for i in range(k):
-        stop = start + size + (1 if i < extra else 0)
-        bounds.append((start, stop))
-        start = stop
-    return bounds
+    return _bounds(n_rows, k)
 
 
 @wrong("partition_bounds", "a generator of ranges, not a list")
 def pb_generator(n_rows, k):
     _checked(n_rows, k)
-    size, extra = divmod(n_rows, k)
-    start = 0
-    for i in range(k):
-        stop = start + size + (1 if i < extra else 0)
-        yield start, stop
-        start = stop
+    yield from _bounds(n_rows, k)
 
 
 # --- parallel_groupby_mean ---------------------------------------------------------------------
-
-def _bounds(n, k):
-    size, extra = divmod(n, k)
-    out, start = [], 0
-    for i in range(k):
-        stop = start + size + (1 if i < extra else 0)
-        out.append((start, stop))
-        start = stop
-    return out
-
 
 @ray.remote
 def _sums_and_counts(part, key, value):
@@ -248,6 +219,16 @@ def dbc_top_ten(flights):
 
 # --- break_even_rows ---------------------------------------------------------------------------
 
+def _break_even(row_s, overhead_s, P):
+    """The right answer for P > 1."""
+    n = math.floor(overhead_s / (row_s * (1 - 1 / P))) + 1
+    while not overhead_s + n * row_s / P < n * row_s:
+        n += 1
+    while n > 1 and overhead_s + (n - 1) * row_s / P < (n - 1) * row_s:
+        n -= 1
+    return int(n)
+
+
 @wrong("break_even_rows", "<= instead of <: a tie counts as a win")
 def ber_tie_wins(row_s, overhead_s, P):
     if P <= 1:
@@ -292,19 +273,9 @@ def ber_only_one(row_s, overhead_s, P):
 @wrong("break_even_rows", "rounds P down to an int (a fitted P = 1.7 becomes 1)")
 def ber_int_p(row_s, overhead_s, P):
     P = int(P)
-    if P <= 1:
-        return math.inf
-    n = math.floor(overhead_s / (row_s * (1 - 1 / P))) + 1
-    while not overhead_s + n * row_s / P < n * row_s:
-        n += 1
-    return int(n)
+    return math.inf if P <= 1 else _break_even(row_s, overhead_s, P)
 
 
 @wrong("break_even_rows", "returns None when P <= 1")
 def ber_none(row_s, overhead_s, P):
-    if P <= 1:
-        return None
-    n = math.floor(overhead_s / (row_s * (1 - 1 / P))) + 1
-    while not overhead_s + n * row_s / P < n * row_s:
-        n += 1
-    return int(n)
+    return None if P <= 1 else _break_even(row_s, overhead_s, P)
