@@ -15,7 +15,7 @@ import importlib
 import json
 import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograde import pipeline
@@ -126,7 +126,9 @@ class Master:
     setup: list[str]
     solutions: dict[str, str]
     tests: dict[str, str]
-    _base: dict | None = None  # the names the setup cells define, computed once
+    # the names the setup cells define, computed once; each judgment gets a copy of the dict,
+    # not of the objects: a wrong answer must not change a shared frame in place
+    _base: dict | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, name: str) -> Master:
