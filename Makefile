@@ -39,6 +39,7 @@ $(STAMP): requirements.txt requirements-lock.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 	@echo "installed into $(VENV)"
+	@command -v bwrap >/dev/null || echo "note: instructors grading submissions need the grading sandbox: make sandbox (installs bubblewrap; as root). Without it, autograde grade refuses to run."
 
 browser: $(CHROMIUM)
 
@@ -69,6 +70,7 @@ test: sandbox
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lab: $(STAMP)
+	@command -v bwrap >/dev/null || echo "note: to grade submissions (instructors), first: make sandbox"
 	$(BIN)/jupyter lab --notebook-dir=$(LAB_DIR) --LabApp.default_url=$(LAB_URL) $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(STAMP) $(CHROMIUM)

@@ -7,6 +7,7 @@ A term, step by step (the course directory is ``autograde/`` unless
     autograde due 01_metrics_and_models "2026-12-01 17:00:00 UTC"
     autograde collect submissions.zip      into submitted/ (+ new students in the gradebook)
     autograde grade --workers 8            autograde in parallel, into the gradebook
+                                           (--cluster: on the Ray cluster at RAY_ADDRESS)
     (manual grading in formgrader)
     autograde feedback                     feedback/<student>/<assignment>/*.html
     autograde export --to grades.csv       the gradebook as CSV
@@ -21,8 +22,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import pipeline
-
 # the verbs' modules import nbgrader; they are loaded only when a verb needs them
 
 
@@ -33,17 +32,17 @@ def _course(args):
 
 
 def _release(args) -> int:
-    from .course import Course
+    from .course import REPO_DIR, release_notebooks, repository
 
     course = _course(args)
     names = args.assignments or None
-    course.release(names)
-    if course.root == Course(pipeline.AUTOGRADE_DIR).root and not names:
+    course.release(names)  # one line per assignment; "refreshed" for a changed master
+    if course.root == repository().root and not names:
         from .index import write_index
 
-        for path in pipeline.release_notebooks(course.root / "release"):
-            print(f"wrote {path.relative_to(pipeline.REPO_DIR)}")
-        print(f"wrote {write_index().relative_to(pipeline.REPO_DIR)} (the course's index)")
+        for path in release_notebooks(course.root / "release"):
+            print(f"wrote {path.relative_to(REPO_DIR)}")
+        print(f"wrote {write_index().relative_to(REPO_DIR)} (the course's index)")
     return 0
 
 
@@ -74,11 +73,12 @@ def _collect(args) -> int:
 
 
 def _grade(args) -> int:
-    from .grading import grade
+    from .grade import grade
 
     results = grade(_course(args), args.assignments or None, args.student or None,
                     workers=args.workers, force=args.force, timeout_s=args.timeout,
-                    cpus_per_job=args.cpus_per_job)
+                    cluster=args.cluster, cpus_per_job=args.cpus_per_job,
+                    unsandboxed=args.no_sandbox)
     return 0 if all(r.status == "ok" for r in results) else 2
 
 
@@ -111,10 +111,12 @@ def _self_check(args) -> int:
 
 
 def _selfcheck_masters(args) -> int:
-    names = args.assignments or pipeline.assignments()
+    from .course import assignments, autograde, master_path
+
+    names = args.assignments or assignments()
     bad = 0
     for name in names:
-        grades = pipeline.autograde({name: pipeline.master_path(name)})[name]
+        grades = autograde({name: master_path(name)})[name]
         auto = [g for g in grades.values() if g.kind == "autograder"]
         lost = [g for g in auto if not g.full]
         score = sum(g.score for g in auto)
@@ -152,14 +154,22 @@ def main(argv: list[str] | None = None) -> int:
     p = verb("grade", _grade, "autograde the collected submissions in parallel (resumable)")
     p.add_argument("assignments", nargs="*")
     p.add_argument("--workers", "-j", type=int, default=None,
-                   help="submissions graded at once (default: the machine's CPUs)")
+                   help="submissions graded at once (default: the machine's CPUs; with "
+                        "--cluster, the cluster's CPUs divided by --cpus-per-job)")
     p.add_argument("--student", action="append", help="only this student (repeatable)")
     p.add_argument("--force", action="store_true",
                    help="grade again submissions already graded and unchanged")
+    p.add_argument("--cluster", action="store_true",
+                   help="grade on the Ray cluster at RAY_ADDRESS, each submission a Ray task "
+                        "(default: on this machine, even when RAY_ADDRESS is set)")
     p.add_argument("--cpus-per-job", type=int, default=1,
-                   help="on a Ray cluster (RAY_ADDRESS set): CPUs per submission (default 1)")
-    p.add_argument("--timeout", type=float, default=900,
-                   help="wall-clock limit per notebook, seconds (default 900)")
+                   help="with --cluster: CPUs per submission (default 1)")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="wall-clock limit per notebook, seconds (default: the limits', "
+                        "900 s unless AUTOGRADE_LIMITS sets notebook_timeout_s)")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="grade even where a protection of the sandbox is missing (a trusted "
+                        "class, or no Linux namespaces); by default grading is refused then")
     p = verb("feedback", _feedback, "HTML feedback per student (test messages, never the "
              "source of hidden tests)")
     p.add_argument("assignments", nargs="*")
@@ -180,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except ValueError as e:
+    except ValueError as e:  # a UsageError (or another bad value): one line, no traceback
         print(f"autograde {args.command}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .course import Course, sha256_file
+from .errors import UsageError
 
 __all__ = ["CollectReport", "collect", "parse_timestamp"]
 
@@ -129,13 +130,13 @@ def collect(course: Course, source: str | Path, log=print) -> CollectReport:
     """Import the submissions in ``source`` (a folder or a zip) into ``course``."""
     source = Path(source)
     if not source.exists():
-        raise ValueError(f"collect: {source} does not exist")
+        raise UsageError(f"collect: {source} does not exist")
     report = CollectReport()
     assignments = set(course.assignments())
     with tempfile.TemporaryDirectory(prefix="autograde-collect-") as tmp:
         if source.is_file():
             if not zipfile.is_zipfile(source):
-                raise ValueError(f"collect: {source} is neither a folder nor a zip file")
+                raise UsageError(f"collect: {source} is neither a folder nor a zip file")
             base = Path(tmp)
             _extract(source, base)
         else:

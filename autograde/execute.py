@@ -2,30 +2,50 @@
 
 * :class:`SandboxKernelManager` starts the kernel inside the job's sandbox
   (:func:`autograde.sandbox.kernel_command`), talking over Unix sockets in the job's
-  connection folder, and interrupts it by message (a signal would stop at bubblewrap).
-* :class:`SandboxedExecute` is nbgrader's ``Execute`` plus: every test cell first calls
-  ``__autograde_verify__()`` (defined by :mod:`autograde.guard` at kernel start-up), so a
-  test whose helpers, builtins or kernel were replaced fails instead of passing; and each
-  cell keeps at most ``Limits.output_kb`` of output (the rest is dropped, with a note), so
-  100 MB of prints cannot fill the grader's memory or the gradebook.
+  connection folder, interrupts it by message (a signal would stop at bubblewrap), and
+  reads no kernel message larger than ``Limits.message_mb`` (ZeroMQ drops it unread), so
+  the grader, which runs outside the job's memory limit, never holds more than that of one.
+* :class:`SandboxedExecute` is nbgrader's ``Execute`` plus:
+
+  - **points only from the kernel's reply.** A test cell passes when the kernel's
+    ``execute_reply`` says ``ok`` and the guard's checks before and after it hold; its
+    ``execute_result`` and display outputs are dropped, so nothing the submission
+    displays can become a grade (nbgrader reads a number in the first ``execute_result``
+    as partial credit, and any other value as full marks, before it looks at errors);
+    a failed test always carries an ``error`` output, even when the submission cleared it
+    (:func:`autograde.integrity.graded_outputs`).
+  - **the guard** (:mod:`autograde.guard`): before the first cell the grader gives the
+    kernel's verifier a random name and secret of this run; before and after every test
+    cell it evaluates ``<name>("<challenge>")`` as a user expression and expects the
+    HMAC of the challenge, so a verifier shadowed or replaced by the submission fails
+    the test (``grading integrity check failed``: the submission is ``invalid``).
+  - **bounded outputs**: each cell keeps at most ``Limits.output_kb`` of output (the rest
+    is dropped, with a note), and error outputs are capped (name, message, traceback).
+  - **a cell that times out is that cell's error**, as in ``nbgrader autograde``
+    (interrupted, ``CellTimeoutError``); grading goes on with the next cell, and the
+    whole-notebook limit (:func:`autograde.grade.grade`) still ends a runaway submission.
 """
 
 from __future__ import annotations
 
+import hmac
 import os
+import secrets
+import time
 from pathlib import Path
+from queue import Empty
 
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.util import run_sync
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 
-from . import sandbox
+from . import integrity, sandbox
 from .integrity import INTEGRITY_MESSAGE as INTEGRITY
 
-__all__ = ["GUARD_CALL", "SandboxKernelManager", "SandboxedExecute"]
+__all__ = ["SandboxKernelManager", "SandboxedExecute"]
 
-GUARD_CALL = "__autograde_verify__()\n"
+CHECK_TIMEOUT_S = 30  # a kernel that does not answer the guard's check by then is busy
 
 
 class SandboxKernelManager(AsyncKernelManager):
@@ -33,6 +53,11 @@ class SandboxKernelManager(AsyncKernelManager):
         super().__init__(**kwargs)
         self._settings = sandbox.settings_from_env()
         if self._settings:
+            import zmq
+
+            limits = sandbox.Limits.from_dict(self._settings.get("limits"))
+            # sockets made from this context (the kernel client's) drop bigger messages
+            self.context.setsockopt(zmq.MAXMSGSIZE, limits.message_mb * 2**20)
             conn = Path(self._settings["conn"])
             conn.mkdir(parents=True, exist_ok=True)
             os.chmod(conn, 0o777)  # the kernel's uid makes its sockets here
@@ -57,17 +82,13 @@ class SandboxKernelManager(AsyncKernelManager):
             os.chmod(self.connection_file, 0o644)  # readable by the kernel's uid
 
 
-def _is_test(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution")
-
-
 def _size(msg: dict) -> int:
     content = msg.get("content", {})
     n = len(content.get("text", "") or "")
     for value in (content.get("data") or {}).values():
         n += len(value) if isinstance(value, str) else len(str(value))
     n += sum(len(line) for line in content.get("traceback", []) or [])
+    n += len(str(content.get("evalue", "") or ""))
     return n
 
 
@@ -81,47 +102,90 @@ class SandboxedExecute(Execute):
         self._limit = sandbox.Limits.from_dict(settings.get("limits")).output_kb * 1024
         self._used: dict[int, int] = {}
         self._guard = bool(settings)
+        self._replies: dict[int, dict] = {}
+        self._name = f"__autograde_verify_{secrets.token_hex(8)}__"
+        self._secret = secrets.token_hex(32)
+        self._ready = False
 
+    # ------------------------------------------------------------------ the test cells
     def preprocess_cell(self, cell, resources, index):
-        if not (self._guard and _is_test(cell)):
+        if self._guard and not self._ready and cell.cell_type == "code":
+            run_sync(self._async_init)()
+        if not (self._guard and integrity.is_test_cell(cell)):
             return super().preprocess_cell(cell, resources, index)
-        source = cell.source
-        cell.source = GUARD_CALL + source
-        try:
-            cell, resources = super().preprocess_cell(cell, resources, index)
-        finally:
-            cell.source = source
-        problem = self._verify_after()
-        if problem and not any(INTEGRITY in str(o.get("evalue", "")) for o in cell.outputs
-                               if o.get("output_type") == "error"):
-            cell.outputs.append(NotebookNode(output_type="error", ename="AssertionError",
-                                             evalue=problem, traceback=[problem]))
+        before = self._check()
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        after = "" if before.startswith(INTEGRITY) else self._check()
+        reply = (self._replies.pop(index, None) or {}).get("content", {})
+        checks = [m for m in (before, after) if m]
+        tampered = next((m for m in checks if m.startswith(INTEGRITY)), "")
+        unanswered = next((m for m in checks if not m.startswith(INTEGRITY)), "")
+        cell.outputs = integrity.graded_outputs(cell.outputs, reply, tampered, unanswered)
         return cell, resources
 
-    def _verify_after(self) -> str:
-        """Run the guard once more after a test cell, as a user expression: evaluated
-        by the kernel directly, so no input transformer the submission added can drop it.
-        Returns "" when the check passed, else why it failed."""
-        return run_sync(self._async_verify_after)()
+    def on_cell_executed(self, **kwargs):
+        reply = kwargs.get("execute_reply") or {}
+        content = reply.get("content") or {}
+        if content.get("status") == "error":
+            reply = {**reply, "content": integrity.cap_error(content)}
+            kwargs["execute_reply"] = reply
+        self._replies[kwargs.get("cell_index")] = reply
+        return super().on_cell_executed(**kwargs)
 
-    async def _async_verify_after(self) -> str:
+    # ------------------------------------------------------------------ the guard
+    async def _ask(self, expression: str) -> dict | None:
+        """Evaluate ``expression`` in the kernel as a user expression (outside any cell's
+        source); its result, or None when the kernel did not answer in time."""
         msg_id = self.kc.execute("", silent=True, store_history=False,
-                                 user_expressions={"v": GUARD_CALL.strip()})
-        reply = await self.async_wait_for_reply(msg_id)
-        content = (reply or {}).get("content", {})
-        found = content.get("user_expressions", {}).get("v")
-        if content.get("status") == "ok" and found and found.get("status") == "ok":
-            return ""
-        if found and found.get("status") == "error":
-            value = found.get("evalue", "")
-            return value if INTEGRITY in value else f"{INTEGRITY}: {found.get('ename')}: {value}"
-        return f"{INTEGRITY}: the kernel did not run the check after the test"
+                                 user_expressions={"v": expression})
+        deadline = time.monotonic() + min(CHECK_TIMEOUT_S, self.timeout or CHECK_TIMEOUT_S)
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = await self.kc.shell_channel.get_msg(timeout=left)
+            except (TimeoutError, Empty):
+                break
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                content = msg.get("content", {})
+                return content.get("user_expressions", {}).get("v") or {
+                    "status": "error", "ename": "NoResult", "evalue": str(content)[:200]}
+        return None
 
+    async def _async_init(self) -> None:
+        found = await self._ask(f"__autograde_init__({self._name!r}, {self._secret!r})")
+        if not found or found.get("status") != "ok":
+            raise RuntimeError(f"the grading guard did not start in the kernel: {found}")
+        self._ready = True
+
+    def _check(self) -> str:
+        """"" when the guard's check holds; a message starting with INTEGRITY when the
+        submission replaced something; another message when the kernel did not answer."""
+        return run_sync(self._async_check)()
+
+    async def _async_check(self) -> str:
+        challenge = secrets.token_hex(16)
+        want = hmac.new(self._secret.encode(), challenge.encode(), "sha256").hexdigest()
+        found = await self._ask(f"{self._name}({challenge!r})")
+        if found is None:
+            return ("the kernel did not answer the grader's check within "
+                    f"{CHECK_TIMEOUT_S} s (still busy with an earlier cell)")
+        if found.get("status") == "ok":
+            text = (found.get("data") or {}).get("text/plain", "")
+            if hmac.compare_digest(str(text), repr(want)):
+                return ""
+            return f"{INTEGRITY}: the grader's verifier was replaced (wrong answer)"
+        value = str(found.get("evalue", ""))[:2000]
+        return value if INTEGRITY in value else (
+            f"{INTEGRITY}: the grader's verifier could not run ({found.get('ename')}: {value})")
+
+    # ------------------------------------------------------------------ outputs
     def output(self, outs, msg, display_id, cell_index):
         used = self._used.get(cell_index, 0)
-        if msg["msg_type"] in ("stream", "display_data", "execute_result", "update_display_data"):
+        if msg["msg_type"] == "error":
+            msg = {**msg, "content": integrity.cap_error(msg.get("content") or {})}
+        if msg["msg_type"] in ("stream", "display_data", "execute_result",
+                               "update_display_data", "error"):
             size = _size(msg)
-            if used + size > self._limit:
+            if used + size > self._limit and msg["msg_type"] != "error":
                 if used <= self._limit:
                     outs.append(NotebookNode(
                         output_type="stream", name="stdout",

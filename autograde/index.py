@@ -22,12 +22,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import pipeline
+from . import course
 
 __all__ = ["INDEX_NAME", "Row", "index_notebook", "index_path", "rows", "write_index"]
 
 INDEX_NAME = "index.ipynb"
-README = pipeline.REPO_DIR / "README.md"
+README = course.REPO_DIR / "README.md"
 _TABLE_HEADING = "## The notebooks"
 
 
@@ -43,12 +43,12 @@ class Row:
 
 def index_path() -> Path:
     """Where the landing page lives: ``notebooks/index.ipynb``."""
-    return pipeline.NOTEBOOKS_DIR / INDEX_NAME
+    return course.NOTEBOOKS_DIR / INDEX_NAME
 
 
 def _title(name: str) -> str:
     """The master's first heading without its number: "# 02 · Dependencies and scaling"."""
-    nb = json.loads(pipeline.master_path(name).read_text())
+    nb = json.loads(course.master_path(name).read_text())
     for cell in nb["cells"]:
         if cell["cell_type"] != "markdown":
             continue
@@ -77,12 +77,12 @@ def _readme_summaries(readme: Path = README) -> dict[str, str]:
 def rows(readme: Path = README) -> list[Row]:
     """The notebooks in order, each with its title and one-line summary."""
     summaries = _readme_summaries(readme)
-    missing = [n for n in pipeline.assignments() if n not in summaries]
+    missing = [n for n in course.assignments() if n not in summaries]
     if missing:
         raise ValueError(f"README.md's table under '{_TABLE_HEADING}' has no row for "
                          f"{', '.join(missing)}: add '| NN | `NN_name` | what it teaches |'")
     return [Row(name=n, number=n[:2], title=_title(n), summary=summaries[n])
-            for n in pipeline.assignments()]
+            for n in course.assignments()]
 
 
 def _md(cell_id: str, text: str) -> dict:
@@ -170,4 +170,4 @@ def write_index(dest: Path | None = None) -> Path:
 
 
 if __name__ == "__main__":
-    print(f"wrote {write_index().relative_to(pipeline.REPO_DIR)}")
+    print(f"wrote {write_index().relative_to(course.REPO_DIR)}")

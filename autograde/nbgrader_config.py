@@ -1,6 +1,6 @@
 # nbgrader configuration of the course (the one source: the instructor's
 # `nbgrader ...` commands run in autograde/ read it, and so do
-# `python -m autograde` and the tests, through autograde.pipeline).
+# `python -m autograde` and the tests, through autograde.course).
 import os
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file

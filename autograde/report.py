@@ -14,8 +14,8 @@ import io
 import warnings
 from pathlib import Path
 
-from .course import Course
-from .grading import journal
+from .course import Course, grade_kinds
+from .grade import journal
 
 __all__ = ["assignment_summary", "report"]
 
@@ -26,9 +26,7 @@ def assignment_summary(course: Course, assignment: str) -> dict:
     Returns ``{"scores": {student: (score, max)}, "cells": {grade_id: (passed, graded, kind)},
     "failed": [Result], "seconds": [float]}``.
     """
-    from .pipeline import _grade_kinds
-
-    kinds = _grade_kinds(course.master(assignment))
+    kinds = grade_kinds(course.master(assignment))
     scores, cells = {}, {gid: [0, 0, kind] for gid, kind in kinds.items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -14,9 +14,10 @@ other submission. Here the kernel of each job runs inside:
   outside is reachable), PID namespace (it sees and can signal only its own processes;
   when the kernel's sandbox ends, all of them end) and IPC namespace;
 * an **unprivileged user** (uid 65534, ``setpriv``, no capabilities, ``no_new_privs``);
-* **cgroups** (v1) per job: ``memory`` (RAM + swap + tmpfs; the OOM kill is reported as
-  status ``memory``), ``pids`` (processes and threads: a fork bomb stops at the limit) and
-  ``cpu`` (CFS quota: the job's share of the CPUs, so a busy loop cannot starve the rest);
+* **cgroups** (v1, v2 or both: :mod:`autograde.cgroups`) per job: ``memory`` (RAM + swap +
+  tmpfs; the OOM kill is reported as status ``memory``), ``pids`` (processes and threads: a
+  fork bomb stops at the limit) and ``cpu`` (CFS quota: the job's share of the CPUs, so a
+  busy loop cannot starve the rest);
 * **rlimits** (``prlimit``): CPU seconds per process, the largest file, no core dumps.
 
 The kernel talks to nbgrader over Unix sockets (ZeroMQ ``ipc`` transport) in a folder
@@ -24,33 +25,30 @@ bind-mounted into the sandbox, so it needs no network. Output is capped in the c
 (:class:`autograde.execute.SandboxedExecute`), the cell and notebook wall-time limits are
 nbgrader's and :func:`autograde.grading.grade`'s.
 
-Where a mechanism is missing (not root, no bubblewrap, no cgroup v1 hierarchy), the rest
+Where a mechanism is missing (not root, no bubblewrap, no usable cgroup hierarchy), the rest
 still applies and :func:`describe` says which protection is off; ``autograde grade`` prints
 it at the start of every run. ``make sandbox`` installs bubblewrap.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import hashlib
 import json
 import os
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from autograde import cgroups
+from autograde.cgroups import JobCgroups, kill_until_gone, owner_tag, remove_leftovers
+
 __all__ = ["ENV", "Capabilities", "JobCgroups", "Limits", "capabilities", "describe",
-           "kernel_command"]
+           "kernel_command", "kill_until_gone", "owner_tag", "remove_leftovers"]
 
 ENV = "AUTOGRADE_SANDBOX"  # the job's sandbox settings, JSON, from the driver to the worker
-CGROUP_ROOT = Path("/sys/fs/cgroup")
 REPO = Path(__file__).resolve().parent.parent
 GUARD = Path(__file__).resolve().parent / "guard.py"
 SANDBOX_UID = 65534  # nobody
@@ -74,6 +72,7 @@ class Limits:
     file_mb: int = 512  # largest file a process may write (RLIMIT_FSIZE)
     disk_mb: int = 512  # size of /home/student and of /tmp (tmpfs, counted in memory too)
     output_kb: int = 1024  # outputs kept per cell; the rest is dropped, with a note
+    message_mb: int = 32  # largest kernel message the grader reads (a bigger one is dropped)
     cell_timeout_s: int = 180  # wall time of one cell (nbgrader's Execute.timeout)
     notebook_timeout_s: int = 900  # wall time of one notebook (the whole job)
 
@@ -106,25 +105,12 @@ class Capabilities:
     bwrap: str | None = None  # path of a working bubblewrap
     root: bool = False
     cgroups: dict[str, Path] = field(default_factory=dict)  # controller -> parent folder
+    cgroup_version: dict[str, int] = field(default_factory=dict)  # controller -> 1 or 2
     off: list[str] = field(default_factory=list)  # "protection: why"
 
     @property
     def complete(self) -> bool:
         return not self.off
-
-
-def _own_cgroup(controller: str) -> Path | None:
-    """This process's cgroup (v1) folder for ``controller``, if it is there and writable."""
-    try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        parts = line.split(":", 2)
-        if len(parts) == 3 and controller in parts[1].split(","):
-            folder = CGROUP_ROOT / controller / parts[2].lstrip("/")
-            return folder if folder.is_dir() else None
-    return None
 
 
 def _bwrap_works(path: str) -> str | None:
@@ -157,18 +143,10 @@ def capabilities() -> Capabilities:
         return caps
     if not shutil.which("setpriv"):
         caps.off.append("unprivileged user: setpriv (util-linux) is missing")
-    for controller in ("memory", "pids", "cpu"):
-        parent = _own_cgroup(controller)
-        probe = parent / f"autograde-probe-{os.getpid()}" if parent else None
-        try:
-            if probe is None:
-                raise OSError(f"no cgroup v1 {controller} controller under {CGROUP_ROOT}")
-            probe.mkdir(exist_ok=True)
-            probe.rmdir()
-            caps.cgroups[controller] = parent
-        except OSError as exc:
-            what = {"memory": "memory limit", "pids": "process limit", "cpu": "CPU quota"}
-            caps.off.append(f"{what[controller]} (cgroup {controller}): {exc}")
+    found = cgroups.layout()  # v1, v2 or both; what is off says why
+    caps.cgroups.update(found.cgroups)
+    caps.cgroup_version.update(found.cgroup_version)
+    caps.off += found.off
     return caps
 
 
@@ -190,106 +168,6 @@ def describe(limits: Limits, caps: Capabilities | None = None) -> str:
     if caps.off:
         line += "\nsandbox: OFF: " + "; ".join(caps.off)
     return line
-
-
-# ---------------------------------------------------------------------------- cgroups
-class JobCgroups:
-    """The cgroups of one job (``ag-<owner hash>-<marker>``), made by the driver before the
-    job starts, joined by the kernel, read and removed by the driver when the job ends."""
-
-    def __init__(self, owner: str, marker: str, caps: Capabilities | None = None):
-        self.caps = caps or capabilities()
-        self.name = f"ag-{owner_tag(owner)}-{marker}"
-        self.paths = {c: parent / self.name for c, parent in self.caps.cgroups.items()}
-
-    def create(self, limits: Limits, n_cpus: int) -> dict[str, str]:
-        made = {}
-        for controller, path in self.paths.items():
-            try:
-                path.mkdir(exist_ok=True)
-                if controller == "memory":
-                    limit = str(limits.memory_mb * 2**20)
-                    (path / "memory.limit_in_bytes").write_text(limit)
-                    with contextlib.suppress(OSError):  # where swap is accounted
-                        (path / "memory.memsw.limit_in_bytes").write_text(limit)
-                elif controller == "pids":
-                    (path / "pids.max").write_text(str(limits.processes))
-                elif controller == "cpu":
-                    period = int((path / "cpu.cfs_period_us").read_text())
-                    (path / "cpu.cfs_quota_us").write_text(str(max(1, n_cpus) * period))
-                made[controller] = str(path)
-            except OSError:
-                continue
-        return made
-
-    def _read(self, controller: str, name: str) -> str:
-        with contextlib.suppress(OSError, KeyError):
-            return (self.paths[controller] / name).read_text()
-        return ""
-
-    def stats(self) -> dict[str, int]:
-        """``oom_kills`` (memory) and ``pids_max_hits`` (forks refused at the limit)."""
-        out = {"oom_kills": 0, "pids_max_hits": 0}
-        for line in self._read("memory", "memory.oom_control").splitlines():
-            if line.startswith("oom_kill "):
-                out["oom_kills"] = int(line.split()[1])
-        for line in self._read("pids", "pids.events").splitlines():
-            if line.startswith("max "):
-                out["pids_max_hits"] = int(line.split()[1])
-        return out
-
-    def pids(self) -> set[int]:
-        found = set()
-        for controller in self.paths:
-            for line in self._read(controller, "cgroup.procs").split():
-                found.add(int(line))
-        return found
-
-    def kill(self) -> int:
-        """SIGKILL every process in the job's cgroups (again while some fork)."""
-        return kill_until_gone(self.pids, rounds=50, pause_s=0.05)
-
-    def remove(self) -> None:
-        self.kill()
-        for path in self.paths.values():
-            for _ in range(40):  # a killed process leaves its cgroup a moment later
-                try:
-                    path.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.05)
-
-
-def kill_until_gone(find_pids: Callable[[], list[int]], rounds: int, pause_s: float) -> int:
-    """SIGKILL the processes ``find_pids()`` lists, and look again (they may have forked
-    meanwhile), up to ``rounds`` times; returns how many kills were sent."""
-    killed = 0
-    for _ in range(rounds):
-        pids = find_pids()
-        if not pids:
-            break
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-                killed += 1
-        time.sleep(pause_s)
-    return killed
-
-
-def owner_tag(owner: str) -> str:
-    return hashlib.sha256(owner.encode()).hexdigest()[:8]
-
-
-def remove_leftovers(owner: str, caps: Capabilities | None = None) -> None:
-    """Kill and remove the cgroups a killed run of ``owner`` left behind."""
-    caps = caps or capabilities()
-    prefix = f"ag-{owner_tag(owner)}-"
-    markers = {p.name[len(prefix):] for parent in caps.cgroups.values()
-               for p in parent.glob(prefix + "*")}
-    for marker in markers:
-        JobCgroups(owner, marker, caps).remove()
 
 
 # ---------------------------------------------------------------------------- the kernel
@@ -373,8 +251,8 @@ def kernel_command(cmd: list[str], settings: dict, env: dict[str, str]) -> list[
         inner = args + inner
     limited = ["prlimit", f"--cpu={limits.cpu_s}", f"--fsize={limits.file_mb * 2**20}",
                "--core=0", "--"] if shutil.which("prlimit") else []
-    join = "".join(f"echo $$ > {shlex.quote(path)}/cgroup.procs && "
-                   for path in settings.get("cgroups", {}).values())
+    folders = dict.fromkeys(settings.get("cgroups", {}).values())  # v2: one for all
+    join = "".join(f"echo $$ > {shlex.quote(path)}/cgroup.procs && " for path in folders)
     return ["/bin/sh", "-c", f'{join}exec "$@"', "sh", *limited, *inner]
 
 

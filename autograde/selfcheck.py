@@ -15,9 +15,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import pipeline
-from .course import Course
-from .grading import grade
+from .course import SOURCE_DIR, repository
+from .errors import UsageError
+from .grade import grade
 
 __all__ = ["guess_assignment", "self_check"]
 
@@ -34,7 +34,7 @@ def guess_assignment(notebook: Path, known: list[str]) -> str:
     matches = [a for a in known if m and a.startswith(m.group(1) + "_")]
     if len(matches) == 1:
         return matches[0]
-    raise ValueError(f"cannot tell which notebook {notebook.name} is: name it like one of "
+    raise UsageError(f"cannot tell which notebook {notebook.name} is: name it like one of "
                      f"{', '.join(known)}.ipynb, or pass --assignment")
 
 
@@ -59,16 +59,14 @@ def self_check(notebook: str | Path, assignment: str | None = None, log=print) -
     max, message)]}`` and prints the table."""
     notebook = Path(notebook)
     if not notebook.is_file():
-        raise ValueError(f"self-check: no notebook at {notebook}")
-    known = pipeline.assignments()
+        raise UsageError(f"self-check: no notebook at {notebook}")
+    known = repository().assignments() if SOURCE_DIR.is_dir() else []
     if not known:
-        raise ValueError("self-check needs the master notebooks (autograde/source), which this "
+        raise UsageError("self-check needs the master notebooks (autograde/source), which this "
                          "copy of the course does not have")
     assignment = assignment or guess_assignment(notebook, known)
     with tempfile.TemporaryDirectory(prefix="autograde-selfcheck-") as tmp:
-        course_root = Path(tmp)
-        shutil.copytree(pipeline.SOURCE_DIR / assignment, course_root / "source" / assignment)
-        course = Course(course_root)
+        course = repository().copy_masters([assignment], tmp)
         target = course.submitted("me", assignment)
         target.mkdir(parents=True)
         shutil.copy2(notebook, target / f"{assignment}.ipynb")

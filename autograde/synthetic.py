@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import pipeline
+from . import course
 
 __all__ = ["blank", "correct", "exercises", "partly_wrong", "write"]
 
@@ -21,17 +21,17 @@ def _cells_by_id(nb: dict) -> dict[str, dict]:
 
 def exercises(assignment: str) -> list[str]:
     """The exercises (solution code cells) of an assignment, in order."""
-    nb = json.loads(pipeline.master_path(assignment).read_text())
+    nb = json.loads(course.master_path(assignment).read_text())
     return [c["id"] for c in nb["cells"] if c["cell_type"] == "code"
             and c["metadata"].get("nbgrader", {}).get("solution")]
 
 
 def correct(assignment: str) -> dict:
-    return json.loads(pipeline.master_path(assignment).read_text())
+    return json.loads(course.master_path(assignment).read_text())
 
 
 def blank(assignment: str) -> dict:
-    return json.loads((pipeline.NOTEBOOKS_DIR / f"{assignment}.ipynb").read_text())
+    return json.loads((course.NOTEBOOKS_DIR / f"{assignment}.ipynb").read_text())
 
 
 def partly_wrong(assignment: str, wrong: list[str]) -> dict:

@@ -56,6 +56,77 @@ def _overrides() -> dict:
     }
 
 
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36  # <linux/prctl.h>
+
+
+def _prctl(option: int, value: int) -> bool:
+    """Linux prctl(2); False where it is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(option, value, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def die_with_parent() -> None:
+    """SIGKILL this process when its parent dies (a killed ``autograde grade`` takes its
+    fork servers with it, and a killed server its job), and adopt orphaned descendants
+    (a process that starts a session of its own and clears its environment still
+    reparents here, where :func:`kill_descendants` finds it)."""
+    parent = os.getppid()
+    _prctl(PR_SET_PDEATHSIG, 9)
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    if os.getppid() != parent:  # the parent died before the prctl took effect
+        os._exit(1)
+
+
+def _children() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])  # after "(comm) state"
+        kids.setdefault(ppid, []).append(int(entry.name))
+    return kids
+
+
+def kill_descendants(rounds: int = 20) -> int:
+    """SIGKILL every descendant of this process (again while they fork); how many."""
+    import signal
+    import time
+
+    killed = 0
+    for _ in range(rounds):
+        kids, found, todo = _children(), [], [os.getpid()]
+        while todo:
+            for kid in kids.get(todo.pop(), []):
+                found.append(kid)
+                todo.append(kid)
+        if not found:
+            break
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.05)
+        for pid in found:  # reap our own children (the rest are reaped by their parents)
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+    return killed
+
+
 def run_job(scratch: Path, assignment: str, student: str) -> int:
     from .course import Course
 
@@ -80,6 +151,7 @@ def _preload() -> None:
 def _child(job: dict) -> int:
     """In the forked child: become a job of its own, then grade."""
     os.setsid()
+    die_with_parent()
     if job.get("cpus"):
         os.sched_setaffinity(0, job["cpus"])
     os.environ.update(job.get("env", {}))  # the kernel and Ray inherit the job's marker
@@ -95,6 +167,7 @@ def _child(job: dict) -> int:
 def serve(stdin=None, stdout=None) -> int:
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
+    die_with_parent()
     _preload()
     for line in stdin:
         if not line.strip():
@@ -109,7 +182,9 @@ def serve(stdin=None, stdout=None) -> int:
                 code = _child(job)
             except BaseException:  # noqa: BLE001 - report anything, then exit
                 traceback.print_exc()
-            finally:  # the child's stdout is its log by now (the pipe was flushed before fork)
+            finally:
+                kill_descendants()  # what the job started, escaped sessions included
+                # the child's stdout is its log by now (the pipe was flushed before fork)
                 for stream in (sys.stdout, sys.stderr):
                     try:
                         stream.flush()
@@ -119,6 +194,7 @@ def serve(stdin=None, stdout=None) -> int:
         stdout.write(json.dumps({"pid": pid}) + "\n")
         stdout.flush()
         _, status = os.waitpid(pid, 0)
+        kill_descendants()  # whatever the job left behind, reparented here
         stdout.write(json.dumps({"pid": pid, "rc": os.waitstatus_to_exitcode(status)}) + "\n")
         stdout.flush()
     return 0
@@ -128,7 +204,11 @@ def main(argv: list[str]) -> int:
     if argv == ["--serve"]:
         return serve()
     scratch, assignment, student = Path(argv[0]), argv[1], argv[2]
-    return run_job(scratch, assignment, student)
+    die_with_parent()
+    try:
+        return run_job(scratch, assignment, student)
+    finally:
+        kill_descendants()
 
 
 if __name__ == "__main__":

@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograde import pipeline, synthetic  # noqa: E402
-from autograde.course import Course  # noqa: E402
-from autograde.grading import grade  # noqa: E402
+from autograde import synthetic  # noqa: E402
+from autograde.course import AUTOGRADE_DIR, SOURCE_DIR, Course  # noqa: E402
+from autograde.grade import grade  # noqa: E402
 
 
 def make_class(course: Course, assignments: list[str], n: int) -> None:
@@ -64,7 +64,7 @@ def main() -> int:
         for label in ("nbgrader", "parallel"):
             root = Path(tmp) / label
             for name in args.assignments:
-                shutil.copytree(pipeline.SOURCE_DIR / name, root / "source" / name)
+                shutil.copytree(SOURCE_DIR / name, root / "source" / name)
             course = Course(root)
             course.release(log=lambda *_: None)
             make_class(course, args.assignments, args.n)
@@ -78,7 +78,7 @@ def main() -> int:
                             f"--CourseDirectory.root={seq.root}",
                             f"--CourseDirectory.db_url={seq.db_url}",
                             f"--Exchange.root={seq.state / 'exchange'}"],
-                           cwd=pipeline.AUTOGRADE_DIR, check=True,
+                           cwd=AUTOGRADE_DIR, check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t_seq = time.perf_counter() - t0
 

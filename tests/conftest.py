@@ -16,9 +16,9 @@ atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], True)
 
 import pytest  # noqa: E402
 
-from autograde import pipeline  # noqa: E402
+from autograde import course  # noqa: E402
 
-ASSIGNMENTS = pipeline.assignments()
+ASSIGNMENTS = course.assignments()
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -23,7 +24,7 @@ import pytest
 from autograde import sandbox, synthetic
 from autograde.course import Course, sha256_file
 from autograde.feedback import feedback
-from autograde.grading import Limits, _marked_pids, grade
+from autograde.grade import Limits, grade, marked_pids
 from tests.test_instructor import A0, _gradebook_scores, _make_course, _points
 
 pytestmark = [pytest.mark.grading, pytest.mark.adversarial]
@@ -77,7 +78,10 @@ def _fixtures(course: Course, port: int) -> dict[str, tuple[object, str, float |
     F["blank"] = (synthetic.blank(A0), "ok", 0)
 
     # --- runaway code
-    F["infinite_loop"] = (_with(correct + "\nwhile True:\n    pass\n"), "timeout", 0)
+    # a cell past the per-cell limit is that cell's error, and grading goes on (nbgrader's
+    # rule): the loop after a correct solution costs nothing; one that survives its
+    # interrupt runs into the notebook's limit
+    F["infinite_loop"] = (_with(correct + "\nwhile True:\n    pass\n"), "ok", None)
     F["swallows_interrupt"] = (_with(correct + (
         "\nwhile True:\n    try:\n        while True:\n            pass\n"
         "    except BaseException:\n        pass\n")), "timeout", 0)
@@ -160,7 +164,58 @@ def _fixtures(course: Course, port: int) -> dict[str, tuple[object, str, float |
     F["clears_its_errors"] = (_with(WRONG + (
         "from IPython.display import clear_output\n"
         "get_ipython().events.register('post_run_cell', "
-        "lambda result: clear_output())\n")), "ok", 0)
+        "lambda result: clear_output())\n")), "invalid", 0)
+    # outputs never award points: nbgrader reads the first execute_result as the grade
+    F["forges_points_blank"] = (_with(extra=(
+        "get_ipython().events.register('pre_execute', "
+        "lambda: get_ipython().displayhook('forged'))\n"), before_test=True, base="blank"),
+        "invalid", 0)
+    F["forges_points_displayhook"] = (_with(
+        "def speedup(T_baseline, T_new):\n    import sys\n    sys.displayhook(2)\n"
+        "    return 1.0\n"), "ok", 0)
+    F["forges_points_display"] = (_with(
+        "def speedup(T_baseline, T_new):\n    from IPython.display import display\n"
+        "    display(2)\n    return 1.0\n"), "ok", 0)
+    # the guard cannot be shadowed, replaced or bypassed through the namespace's builtins
+    F["shadows_the_guard"] = (_with(WRONG + (
+        "__autograde_verify__ = lambda *a, **k: None\n"
+        "import builtins\n"
+        "for k in [k for k in vars(builtins) if k.startswith('__autograde')]:\n"
+        "    setattr(builtins, k, lambda *a, **k: None)\n"
+        "import course_lib.checks as checks\nfor name in checks.__all__:\n"
+        "    if name.startswith('check'):\n"
+        "        setattr(checks, name, lambda *a, **k: None)\n")), "invalid", 0)
+    F["rebinds_builtins"] = (_with(WRONG + (
+        "import builtins, types\nfake = types.ModuleType('course_lib.checks')\n"
+        "fake.__dict__.update(vars(__import__('course_lib.checks').checks))\n"
+        "fake.check_close = lambda *a, **k: None\n"
+        "real_import = builtins.__import__\n"
+        "def my_import(name, *a, **k):\n"
+        "    return fake if name == 'course_lib.checks' else real_import(name, *a, **k)\n"
+        "__builtins__ = dict(vars(builtins), __import__=my_import)\n")), "invalid", 0)
+    F["post_execute_hook"] = (_with(WRONG + (
+        "get_ipython().events.register('post_execute', lambda: None)\n")), "invalid", 0)
+    # hidden tests never reach feedback, in any encoding (the source read from the caller's
+    # frame, printed base64-encoded while the test runs, and hex-encoded in a later cell)
+    F["leaks_encoded_source"] = (_with(
+        correct + "_right = speedup\n"
+        "def speedup(T_baseline, T_new):\n"
+        "    import base64, linecache, sys\n"
+        "    frame = sys._getframe(1)\n"
+        "    src = ''.join(linecache.getlines(frame.f_code.co_filename))\n"
+        "    src += ''.join(get_ipython().user_ns.get('In', [])[-1:])\n"
+        "    print(base64.b64encode(src.encode()).decode())\n"
+        "    globals()['_stash'] = globals().get('_stash', '') + src\n"
+        "    return _right(T_baseline, T_new)\n",
+        extra="print(_stash.encode().hex())\n"), "ok", None)
+    # a 40 MB exception message is capped in the autograded notebook and the feedback
+    F["huge_exception"] = (_with(
+        "def speedup(T_baseline, T_new):\n    raise ValueError('x' * 40_000_000)\n"),
+        "ok", 0)
+    # a process that leaves the job's session and clears its environment still ends
+    F["escapes_session"] = (_with(correct, extra=(
+        "import subprocess\nsubprocess.Popen(['sleep', '7391.5'], env={}, "
+        "start_new_session=True)\n"), before_test=True), "ok", None)
     F["fake_success"] = (_with(WRONG + "print('test_speedup: all tests passed, 2/2 points')\n"),
                          "ok", 0)
     F["hardcodes_visible_tests"] = (_with(
@@ -170,7 +225,7 @@ def _fixtures(course: Course, port: int) -> dict[str, tuple[object, str, float |
         "ok", 0)
     F["leaks_hidden_tests"] = (_with(WRONG + (
         "get_ipython().events.register('post_run_cell', "
-        "lambda result: print(result.info.raw_cell))\n")), "ok", 0)
+        "lambda result: print(result.info.raw_cell))\n")), "invalid", 0)
 
     # --- escaping the sandbox: network, files, processes
     F["network"] = (_with(
@@ -238,8 +293,41 @@ class _Solution(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def _hidden_in(text: str, secret: str) -> list[str]:
+    """The ways ``secret`` appears in ``text``: as is, hex-encoded, or inside a run of
+    base64 (decoded at each of its four alignments)."""
+    import base64
+    import re
+
+    found = [how for how, form in (("plain", secret), ("hex", secret.encode().hex()))
+             if form in text or form.upper() in text]
+    for run in re.findall(r"[A-Za-z0-9+/]{16,}={0,2}", text):
+        for skip in range(4):
+            chunk = run[skip:]
+            chunk = chunk[: len(chunk) - len(chunk) % 4]
+            try:
+                if secret.encode() in base64.b64decode(chunk):
+                    found.append("base64")
+            except ValueError:
+                pass
+    return found
+
+
+def _escaped(tag: str) -> list[int]:
+    """Processes whose command line holds ``tag`` (one that left the job's session)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if tag.encode() in (entry / "cmdline").read_bytes():
+                    out.append(int(entry.name))
+            except OSError:
+                pass
+    return out
+
+
 def _leftovers(course: Course) -> list[str]:
-    out = [f"process {p}" for p in _marked_pids(f"AUTOGRADE_COURSE_STATE={course.state}")]
+    out = [f"process {p}" for p in marked_pids(f"AUTOGRADE_COURSE_STATE={course.state}")]
     tag = sandbox.owner_tag(str(course.state))
     for parent in sandbox.capabilities().cgroups.values():
         out += [f"cgroup {p}" for p in parent.glob(f"ag-{tag}-*")]
@@ -251,7 +339,10 @@ def _leftovers(course: Course) -> list[str]:
 def test_hostile_submissions_get_their_status_and_nothing_more(tmp_path):
     caps = sandbox.capabilities()
     if not caps.complete:
-        pytest.skip("the sandbox is incomplete here: " + "; ".join(caps.off))
+        why = "the sandbox is incomplete here: " + "; ".join(caps.off)
+        if os.environ.get("AUTOGRADE_REQUIRE_SANDBOX") == "1":  # CI: never green unrun
+            pytest.fail(f"AUTOGRADE_REQUIRE_SANDBOX=1, but {why}")
+        pytest.skip(why)
     sockets_before = set(Path("/tmp").glob("agk-*"))
     course = _make_course(tmp_path, names=(A0,))
     master = course.master(A0)
@@ -300,11 +391,18 @@ def test_hostile_submissions_get_their_status_and_nothing_more(tmp_path):
     # output was capped, hidden tests never reach feedback
     big = course.autograded("output_100mb", A0) / f"{A0}.ipynb"
     assert big.stat().st_size < 5 * 2**20, big.stat().st_size
+    huge = course.autograded("huge_exception", A0) / f"{A0}.ipynb"
+    assert huge.stat().st_size < 2**20, huge.stat().st_size
     pages = feedback(course, log=lambda *_: None)
     assert pages
     for page in pages:
         text = page.read_text()
-        assert MARKER not in text and "BEGIN HIDDEN TESTS" not in text, page
+        assert not _hidden_in(text, MARKER) and "BEGIN HIDDEN TESTS" not in text, page
+        assert page.stat().st_size < 2**20, page
+    # the leak really was attempted: the autograded notebook (the instructor's) holds it
+    leaked = course.autograded("leaks_encoded_source", A0) / f"{A0}.ipynb"
+    assert {"base64", "hex"} <= set(_hidden_in(leaked.read_text(), MARKER))
+    assert not _escaped("7391.5"), "a process that left the job's session survived it"
     # nothing left behind: processes, cgroups, scratch folders, kernel socket folders
     assert not _leftovers(course), _leftovers(course)
     assert not set(Path("/tmp").glob("agk-*")) - sockets_before
@@ -332,3 +430,108 @@ def test_a_missing_protection_is_said_not_silent():
     line = sandbox.describe(Limits(), caps)
     assert "sandbox: OFF:" in line and "bubblewrap is not installed" in line
     assert "not running as root" in line and "memory" not in line.split("OFF")[0]
+
+
+def test_grading_is_refused_without_the_sandbox_unless_asked(tmp_path, monkeypatch, capsys):
+    """A missing protection stops `autograde grade` (one line naming each, and how to get
+    it); --no-sandbox grades anyway, saying what is off."""
+    from autograde.cli import main
+
+    course = _make_course(tmp_path, names=(A0,))
+    caps = sandbox.Capabilities(root=False, off=[
+        "network, filesystem and process isolation: bubblewrap is not installed"])
+    monkeypatch.setattr(sandbox, "capabilities", lambda: caps)
+    assert main(["--course", str(course.root), "grade"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "refusing to grade without the sandbox" in err[0], err
+    assert "bubblewrap is not installed" in err[0] and "make sandbox" in err[0]
+    assert "--no-sandbox" in err[0]
+    assert main(["--course", str(course.root), "grade", "--no-sandbox"]) == 0
+    assert "sandbox: OFF (--no-sandbox): network" in capsys.readouterr().out
+
+
+def _row(course: Course, student: str) -> tuple[float, float] | None:
+    return _gradebook_scores(course).get((student, A0))
+
+
+def test_the_newest_submission_counts_everywhere_even_when_it_fails(tmp_path):
+    """One truth: a resubmission that does not run to the end scores 0 in the gradebook,
+    autograded/, the export and the feedback, not the previous submission's points; a
+    student whose only submission failed has a row too."""
+    import csv
+
+    from autograde.feedback import export
+
+    course = _make_course(tmp_path, names=(A0,))
+    full = sum(_points(A0).values())
+    _place(course, "ana", synthetic.correct(A0))
+    _place(course, "ben", synthetic.correct(A0))
+    _place(course, "cleo", _with(WRONG + "import os\nos._exit(0)\n"))  # never ok
+    first = {r.student: r for r in grade(course, workers=2, log=lambda *_: None,
+                                         progress=False)}
+    assert first["ana"].status == first["ben"].status == "ok"
+    assert _row(course, "ana") == (full, full)
+    # resubmissions: ana's file is damaged, ben's kernel dies; both replace a full grade
+    _place(course, "ana", b'{"cells": [ not json')
+    _place(course, "ben", _with(correct_source() + "import os\nos._exit(0)\n"))
+    results = {r.student: r for r in grade(course, workers=2, log=lambda *_: None,
+                                           progress=False)}
+    assert (results["ana"].status, results["ben"].status) == ("invalid", "crash"), results
+    assert results["cleo"].status == "crash"  # unchanged, kept from the journal
+    for student in ("ana", "ben", "cleo"):
+        r = results[student]
+        assert r.score == 0 and r.max_score == full, r
+        assert _row(course, student) == (0.0, full), (student, _gradebook_scores(course))
+        nb = json.loads((course.autograded(student, A0) / f"{A0}.ipynb").read_text())
+        test = _test_cell(nb)
+        assert test["outputs"][0]["ename"] == "AutogradeNotGraded", test["outputs"]
+        assert r.status in test["outputs"][0]["evalue"]
+    rows = {row["student_id"]: row for row in csv.DictReader(
+        export(course, tmp_path / "grades.csv", log=lambda *_: None).open())}
+    assert {s: float(rows[s]["score"]) for s in ("ana", "ben", "cleo")} == dict.fromkeys(
+        ("ana", "ben", "cleo"), 0.0)
+    pages = {p.parent.parent.name: p.read_text() for p in feedback(course, log=lambda *_: None)}
+    assert "not graded: invalid" in pages["ana"] and "not graded: crash" in pages["ben"]
+
+
+def correct_source() -> str:
+    return "".join(_solution(synthetic.correct(A0))["source"]) + "\n"
+
+
+def test_a_killed_driver_leaves_nothing_running(tmp_path):
+    """kill -9 of `autograde grade` takes its fork servers, their jobs and the kernels with
+    it (PR_SET_PDEATHSIG down the chain, bubblewrap's --die-with-parent); the next run
+    clears the scratch folders and cgroups it left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    course = _make_course(tmp_path, names=(A0,))
+    _place(course, "loops", _with(correct_source() + "while True:\n    pass\n"))
+    driver = subprocess.Popen([sys.executable, "-m", "autograde", "--course", str(course.root),
+                               "grade", "--workers", "1"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    marker = f"AUTOGRADE_COURSE_STATE={course.state}"
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:  # until the kernel runs the loop
+            if any(b"ipykernel" in Path(f"/proc/{p}/cmdline").read_bytes()
+                   for p in marked_pids(marker) if Path(f"/proc/{p}").exists()):
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail("the submission's kernel never started")
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+        deadline = time.monotonic() + 30
+        while marked_pids(marker) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not marked_pids(marker), "processes of a killed grading run survived it"
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    # the next run clears the rest (with a short limit: the loop is not what is tested)
+    grade(course, limits=Limits(cell_timeout_s=5, notebook_timeout_s=30), workers=1,
+          log=lambda *_: None, progress=False)
+    assert not _leftovers(course), _leftovers(course)

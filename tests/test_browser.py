@@ -35,7 +35,8 @@ from pathlib import Path
 
 import pytest
 
-from autograde import index, pipeline
+from autograde import index
+from autograde.course import assignments, master_path
 
 pytestmark = pytest.mark.browser
 
@@ -149,8 +150,8 @@ def course(tmp_path_factory) -> Path:
             old.unlink()
     root = tmp_path_factory.mktemp("lab") / "course"
     (root / "notebooks").mkdir(parents=True)
-    for name in pipeline.assignments():
-        shutil.copy2(pipeline.master_path(name), root / "notebooks" / f"{name}.ipynb")
+    for name in assignments():
+        shutil.copy2(master_path(name), root / "notebooks" / f"{name}.ipynb")
     shutil.copy2(index.index_path(), root / "notebooks" / index.INDEX_NAME)
     return root
 
@@ -347,7 +348,7 @@ def _landing(page, lab: Lab, expected_path: str) -> None:
     with step(page, lab, "read the index"):
         links = page.locator(f"{PANEL} .jp-RenderedMarkdown table a").evaluate_all(
             "els => els.map(a => new URL(a.href).pathname.split('/').pop())")
-        expected = [f"{name}.ipynb" for name in pipeline.assignments()]
+        expected = [f"{name}.ipynb" for name in assignments()]
         assert links == expected, f"the index links {links}, expected {expected} in order"
         text = _panel_text(page, ["self-check", "Validate"])
         assert "self-check" in text and "Validate" in text, \

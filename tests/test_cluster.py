@@ -27,7 +27,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from autograde import pipeline
+from autograde.course import SOURCE_DIR, master_path
 from tests.nbrun import run_notebook
 
 pytestmark = pytest.mark.cluster
@@ -179,7 +179,7 @@ def test_tasks_run_on_both_nodes(cluster):
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_on_the_cluster(cluster, name, monkeypatch):
     try:
-        path = pipeline.master_path(name)
+        path = master_path(name)
     except ValueError:
         pytest.skip(f"no master for {name} yet")
     for key, value in cluster.client_env().items():
@@ -209,26 +209,27 @@ def test_notebook_runs_on_the_cluster(cluster, name, monkeypatch):
 
 
 def test_grading_spreads_over_the_cluster(cluster, tmp_path):
-    """`autograde grade` with RAY_ADDRESS set: each submission is a Ray task of one CPU, so
-    two submissions at once land on the two one-CPU nodes, and grade as they do locally.
+    """`autograde grade --cluster` (RAY_ADDRESS names the cluster): each submission is a Ray
+    task of one CPU, so two submissions at once land on the two one-CPU nodes, and grade as
+    they do locally.
 
     The grading runs in a fresh interpreter: Ray reads RAY_AUTH_MODE once per process, so a
     driver that joined this token-protected cluster could not start a plain local Ray later
     in the same pytest process (the energy and profile tests do)."""
     name = "00_welcome"
     root = tmp_path / "course"
-    shutil.copytree(pipeline.SOURCE_DIR / name, root / "source" / name)
+    shutil.copytree(SOURCE_DIR / name, root / "source" / name)
     out = _run_script(cluster, f"""
         import json
         from autograde import synthetic
         from autograde.course import Course
-        from autograde.grading import grade
+        from autograde.grade import grade
 
         course = Course({str(root)!r})
         for student, make in (("right", synthetic.correct), ("blank", synthetic.blank)):
             synthetic.write(make({name!r}),
                             course.submitted(student, {name!r}) / "{name}.ipynb")
-        results = grade(course, workers=2, log=lambda *_: None, progress=False)
+        results = grade(course, workers=2, log=lambda *_: None, progress=False, cluster=True)
         print("RESULTS", json.dumps({{r.student: [r.status, r.score, r.max_score, r.node]
                                      for r in results}}))
     """)

@@ -9,29 +9,29 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograde import pipeline
+from autograde import course
 from tests.conftest import ASSIGNMENTS
 
 pytestmark = pytest.mark.grading
 
 
 def test_notebooks_folder_is_what_nbgrader_makes_of_the_masters(tmp_path):
-    made = pipeline.generate_student_notebooks(tmp_path)
+    made = course.generate_student_notebooks(tmp_path)
     assert sorted(p.name for p in made) == sorted(f"{n}.ipynb" for n in ASSIGNMENTS)
     for path in made:
-        committed = pipeline.NOTEBOOKS_DIR / path.name
-        assert pipeline.normalized(path) == json.loads(committed.read_text()), (
+        committed = course.NOTEBOOKS_DIR / path.name
+        assert course.normalized(path) == json.loads(committed.read_text()), (
             f"notebooks/{path.name} is out of date with its master: run `make release`")
 
 
 @pytest.fixture(scope="module")
 def master_grades():
-    return pipeline.autograde({n: pipeline.master_path(n) for n in ASSIGNMENTS})
+    return course.autograde({n: course.master_path(n) for n in ASSIGNMENTS})
 
 
 @pytest.fixture(scope="module")
 def student_grades():
-    return pipeline.autograde({n: pipeline.NOTEBOOKS_DIR / f"{n}.ipynb" for n in ASSIGNMENTS})
+    return course.autograde({n: course.NOTEBOOKS_DIR / f"{n}.ipynb" for n in ASSIGNMENTS})
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
@@ -52,7 +52,7 @@ def test_untouched_student_notebooks_earn_nothing(student_grades, name):
 
 def _welcome_with(tmp_path: Path, code: str) -> Path:
     """Notebook 00's master with ``code`` run at the top of the speedup solution."""
-    nb = nbformat.read(pipeline.master_path("00_welcome"), as_version=4)
+    nb = nbformat.read(course.master_path("00_welcome"), as_version=4)
     cell = next(c for c in nb.cells if c.get("id") == "speedup")
     indented = "\n".join("    " + line for line in code.strip().splitlines())
     cell.source = cell.source.replace("### BEGIN SOLUTION", "### BEGIN SOLUTION\n" + indented)
@@ -62,7 +62,7 @@ def _welcome_with(tmp_path: Path, code: str) -> Path:
 
 
 def _grade_welcome(path: Path):
-    return pipeline.autograde({"00_welcome": path})["00_welcome"]["test_speedup"]
+    return course.autograde({"00_welcome": path})["00_welcome"]["test_speedup"]
 
 
 def test_library_warnings_on_stderr_do_not_cost_a_correct_solution(tmp_path):
@@ -105,16 +105,16 @@ def test_new_gradebooks_get_the_revision_alembic_reports(tmp_path):
 
     from autograde.course import Course
 
-    pipeline._ensure_tools_on_path()
+    course.ensure_tools_on_path()
     with _temp_alembic_ini(f"sqlite:///{tmp_path / 'unused.db'}") as ini:
         heads = subprocess.run(["alembic", "-c", ini, "heads"], capture_output=True, text=True,
                                check=True).stdout
-    assert heads.split()[0] == pipeline._alembic_head_in_process()
-    assert nbgrader.api.get_alembic_version is pipeline._alembic_head_in_process
+    assert heads.split()[0] == course.alembic_head_in_process()
+    assert nbgrader.api.get_alembic_version is course.alembic_head_in_process
     (tmp_path / "course" / "source").mkdir(parents=True)
     with Course(tmp_path / "course").gradebook() as gb:  # a new gradebook, stamped
         gb.add_student("someone")
     with _temp_alembic_ini(f"sqlite:///{tmp_path / 'course' / 'gradebook.db'}") as ini:
         current = subprocess.run(["alembic", "-c", ini, "current"], capture_output=True,
                                  text=True, check=True).stdout
-    assert pipeline._alembic_head_in_process() in current and "(head)" in current
+    assert course.alembic_head_in_process() in current and "(head)" in current

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autograde import index, pipeline
+from autograde import course, index
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,10 +26,10 @@ def test_the_index_lists_every_notebook_in_order_with_a_working_link():
     nb = json.loads(index.index_path().read_text())
     text = "\n".join(c["source"] for c in nb["cells"])
     links = re.findall(r"\]\((\d\d_[a-z0-9_]+\.ipynb)\)", text.split("## The notebooks")[1])
-    expected = [f"{name}.ipynb" for name in pipeline.assignments()]
+    expected = [f"{name}.ipynb" for name in course.assignments()]
     assert links == expected
     for link in links:
-        assert (pipeline.NOTEBOOKS_DIR / link).exists(), link
+        assert (course.NOTEBOOKS_DIR / link).exists(), link
     for row in index.rows():
         line = next(ln for ln in text.splitlines() if f"({row.name}.ipynb)" in ln
                     and ln.startswith("|"))

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from autograde import pipeline, synthetic
+from autograde import synthetic
 from autograde.collect import collect
-from autograde.course import Course
+from autograde.course import SOURCE_DIR, Course
+from autograde.course import autograde as nbgrader_autograde
 from autograde.feedback import export, feedback
-from autograde.grading import _marked_pids, grade, journal
+from autograde.grade import grade, journal, marked_pids
 from autograde.report import report
 
 pytestmark = pytest.mark.grading
@@ -43,7 +44,7 @@ def _make_course(tmp: Path, names=(A0, A1)) -> Course:
     """A private course with copies of the masters; a marker planted in a hidden test of 01."""
     root = tmp / "course"
     for name in names:
-        shutil.copytree(pipeline.SOURCE_DIR / name, root / "source" / name)
+        shutil.copytree(SOURCE_DIR / name, root / "source" / name)
     master = root / "source" / A1 / f"{A1}.ipynb"
     if not master.exists():
         return Course(root)
@@ -127,7 +128,7 @@ def test_a_class_end_to_end(tmp_path):
         assert gb.find_student("alice").first_name == "Alice"
 
     # the same as plain `nbgrader autograde` on the same notebook
-    plain = pipeline.autograde({A1: course.submitted("bob", A1) / f"{A1}.ipynb"})[A1]
+    plain = nbgrader_autograde({A1: course.submitted("bob", A1) / f"{A1}.ipynb"})[A1]
     with course.gradebook() as gb:
         ours = {g.name: float(g.score) for g in
                 gb.find_submission_notebook(A1, A1, "bob").grades}
@@ -229,7 +230,7 @@ def test_an_interrupted_run_resumes(tmp_path, how):
     assert sorted(r.student for r in results) == ["s1", "s2", "s3", "s4"]
     full = sum(_points(A0).values())
     assert all(v == (full, full) for v in _gradebook_scores(course).values())
-    assert not _marked_pids(f"AUTOGRADE_COURSE_STATE={course.state}")
+    assert not marked_pids(f"AUTOGRADE_COURSE_STATE={course.state}")
     assert not (course.state / "jobs").exists()
 
 
@@ -252,7 +253,7 @@ def test_a_hung_submission_times_out_and_the_next_one_is_graded(tmp_path):
     assert hung_r.score == 0 and hung_r.max_score > 0, hung_r
     full = sum(_points(A0).values())
     assert fine.status == "ok" and fine.score == full, fine
-    assert not _marked_pids(f"AUTOGRADE_COURSE_STATE={course.state}")
+    assert not marked_pids(f"AUTOGRADE_COURSE_STATE={course.state}")
 
 
 def test_self_check_prints_scores_and_leaves_nothing(tmp_path, capsys):
@@ -274,7 +275,7 @@ def test_ray_notebooks_grade_in_parallel(tmp_path):
     share of the CPUs, the correct one full marks, and no Ray process is left."""
     name = "03_task_parallelism_ray"
     root = tmp_path / "course"
-    shutil.copytree(pipeline.SOURCE_DIR / name, root / "source" / name)
+    shutil.copytree(SOURCE_DIR / name, root / "source" / name)
     course = Course(root)
     synthetic.write(synthetic.correct(name), course.submitted("right", name) / f"{name}.ipynb")
     synthetic.write(synthetic.blank(name), course.submitted("blank", name) / f"{name}.ipynb")
@@ -283,4 +284,4 @@ def test_ray_notebooks_grade_in_parallel(tmp_path):
     full = sum(_points(name).values())
     assert results["right"].status == "ok" and results["right"].score == full, results
     assert results["blank"].status == "ok" and results["blank"].score == 0
-    assert not _marked_pids(f"AUTOGRADE_COURSE_STATE={course.state}")
+    assert not marked_pids(f"AUTOGRADE_COURSE_STATE={course.state}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autograde import conventions, index, pipeline
+from autograde import conventions, course, index
 from tests.conftest import ASSIGNMENTS
 
 BEGIN_SOL, END_SOL = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -33,17 +33,17 @@ def test_there_are_masters_and_student_notebooks():
     assert ASSIGNMENTS[:2] == ["00_welcome", "01_metrics_and_models"]
     for name in ASSIGNMENTS:
         assert re.fullmatch(r"\d\d_[a-z0-9_]+", name), name
-        student = pipeline.NOTEBOOKS_DIR / f"{name}.ipynb"
+        student = course.NOTEBOOKS_DIR / f"{name}.ipynb"
         assert student.exists(), f"notebooks/{name}.ipynb is missing: run `make release`"
-    extra = {p.stem for p in pipeline.NOTEBOOKS_DIR.glob("*.ipynb")} - set(ASSIGNMENTS)
+    extra = {p.stem for p in course.NOTEBOOKS_DIR.glob("*.ipynb")} - set(ASSIGNMENTS)
     extra.discard(Path(index.INDEX_NAME).stem)  # the landing page, generated (test_index.py)
     assert not extra, f"student notebooks without a master: {extra}"
 
 
 def _all_notebooks():
     for name in ASSIGNMENTS:
-        yield pytest.param(pipeline.master_path(name), id=f"master-{name}")
-        yield pytest.param(pipeline.NOTEBOOKS_DIR / f"{name}.ipynb", id=f"student-{name}")
+        yield pytest.param(course.master_path(name), id=f"master-{name}")
+        yield pytest.param(course.NOTEBOOKS_DIR / f"{name}.ipynb", id=f"student-{name}")
 
 
 @pytest.mark.parametrize("path", list(_all_notebooks()))
@@ -56,12 +56,12 @@ def test_no_outputs_or_execution_counts(path):
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_master_follows_the_exercise_conventions(name):
-    assert conventions.problems_in_file(pipeline.master_path(name)) == []
+    assert conventions.problems_in_file(course.master_path(name)) == []
 
 
 @pytest.mark.parametrize("broken", ["no_hidden", "unlocked", "no_points", "misnamed", "dupe"])
 def test_conventions_catch_a_broken_master(broken):
-    nb = json.loads(pipeline.master_path("01_metrics_and_models").read_text())
+    nb = json.loads(course.master_path("01_metrics_and_models").read_text())
     tests = [c for c in nb["cells"] if _nbg(c).get("grade") and not _nbg(c).get("solution")]
     first = tests[0]
     if broken == "no_hidden":
@@ -80,9 +80,9 @@ def test_conventions_catch_a_broken_master(broken):
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_student_notebook_has_no_solutions_or_hidden_tests(name):
-    master = {c["id"]: c for c in _cells(pipeline.master_path(name))}
-    student = _cells(pipeline.NOTEBOOKS_DIR / f"{name}.ipynb")
-    assert [c["id"] for c in student] == list(master) + [pipeline.SELF_CHECK_CELL_ID], \
+    master = {c["id"]: c for c in _cells(course.master_path(name))}
+    student = _cells(course.NOTEBOOKS_DIR / f"{name}.ipynb")
+    assert [c["id"] for c in student] == list(master) + [course.SELF_CHECK_CELL_ID], \
         "cells differ from the master (plus the self-check cell at the end)"
     for cell in student:
         src, meta = _src(cell), _nbg(cell)

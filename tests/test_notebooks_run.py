@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograde import pipeline
+from autograde import course
 from tests.conftest import ASSIGNMENTS
 from tests.nbrun import run_notebook
 
@@ -16,7 +16,7 @@ MEMORY_BUDGET = 2 * 2**30  # bytes: the course's budget for a notebook and its R
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_master_runs_and_its_tests_pass(name):
-    nb, seconds, peak = run_notebook(pipeline.master_path(name))
+    nb, seconds, peak = run_notebook(course.master_path(name))
     tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
              and c.cell_type == "code"]
     assert tests, f"{name} has no test cells"

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograde import pipeline
+from autograde import course
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
@@ -132,7 +132,7 @@ class Master:
 
     @classmethod
     def load(cls, name: str) -> Master:
-        nb = json.loads(Path(pipeline.master_path(name)).read_text())
+        nb = json.loads(Path(course.master_path(name)).read_text())
         wanted = session_cells(name)
         setup, session, solutions, tests = [], {}, {}, {}
         for cell in nb["cells"]:
