@@ -3,8 +3,11 @@
 * :class:`SandboxKernelManager` starts the kernel inside the job's sandbox
   (:func:`autograde.sandbox.kernel_command`), talking over Unix sockets in the job's
   connection folder, interrupts it by message (a signal would stop at bubblewrap), and
-  reads no kernel message larger than ``Limits.message_mb`` (ZeroMQ drops it unread), so
-  the grader, which runs outside the job's memory limit, never holds more than that of one.
+  reads no kernel message larger than ``Limits.message_mb`` (ZeroMQ drops it unread and
+  disconnects that channel for good), so the grader, which runs outside the job's memory
+  limit, never holds more than that of one. Past a dropped output message the cells are
+  still graded, on the kernel's replies (their later outputs are lost); past a dropped
+  reply the kernel cannot be heard, and the notebook ends in its time limit.
 * :class:`SandboxedExecute` is nbgrader's ``Execute`` plus:
 
   - **points only from the kernel's reply.** A test cell passes when the kernel's
@@ -39,13 +42,22 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient.util import run_sync
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
+from traitlets import Bool
 
 from . import integrity, sandbox
 from .integrity import INTEGRITY_MESSAGE as INTEGRITY
 
-__all__ = ["SandboxKernelManager", "SandboxedExecute"]
+__all__ = ["SandboxKernelManager", "SandboxedExecute", "bound_messages"]
 
 CHECK_TIMEOUT_S = 30  # a kernel that does not answer the guard's check by then is busy
+
+
+def bound_messages(context, limit_bytes: int) -> None:
+    """Sockets made from ``context`` from now on drop, unread, any message over
+    ``limit_bytes`` (ZeroMQ's ``MAXMSGSIZE``: the sender is disconnected and reconnects)."""
+    import zmq
+
+    context.setsockopt(zmq.MAXMSGSIZE, int(limit_bytes))
 
 
 class SandboxKernelManager(AsyncKernelManager):
@@ -53,17 +65,21 @@ class SandboxKernelManager(AsyncKernelManager):
         super().__init__(**kwargs)
         self._settings = sandbox.settings_from_env()
         if self._settings:
-            import zmq
-
             limits = sandbox.Limits.from_dict(self._settings.get("limits"))
-            # sockets made from this context (the kernel client's) drop bigger messages
-            self.context.setsockopt(zmq.MAXMSGSIZE, limits.message_mb * 2**20)
+            bound_messages(self.context, limits.message_mb * 2**20)
             conn = Path(self._settings["conn"])
             conn.mkdir(parents=True, exist_ok=True)
             os.chmod(conn, 0o777)  # the kernel's uid makes its sockets here
             self.transport = "ipc"
             self.ip = str(conn / "kernel")
             self.connection_file = str(conn / "kernel.json")
+
+    def client(self, **kwargs):
+        """The kernel client, on this manager's context (whose sockets drop messages over
+        the limit), not on a context of its own (jupyter_client's default)."""
+        if self._settings:
+            kwargs.setdefault("context", self.context)
+        return super().client(**kwargs)
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
@@ -94,6 +110,9 @@ def _size(msg: dict) -> int:
 
 class SandboxedExecute(Execute):
     kernel_manager_class = SandboxKernelManager
+    # outputs that come late, or never (a message over the limit cuts the output channel
+    # off), are left out; the test cells are graded on the kernel's replies all the same
+    raise_on_iopub_timeout = Bool(False).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)

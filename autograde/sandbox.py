@@ -23,7 +23,7 @@ other submission. Here the kernel of each job runs inside:
 The kernel talks to nbgrader over Unix sockets (ZeroMQ ``ipc`` transport) in a folder
 bind-mounted into the sandbox, so it needs no network. Output is capped in the client
 (:class:`autograde.execute.SandboxedExecute`), the cell and notebook wall-time limits are
-nbgrader's and :func:`autograde.grading.grade`'s.
+nbgrader's and :func:`autograde.grade.grade`'s.
 
 Where a mechanism is missing (not root, no bubblewrap, no usable cgroup hierarchy), the rest
 still applies and :func:`describe` says which protection is off; ``autograde grade`` prints
@@ -72,7 +72,7 @@ class Limits:
     file_mb: int = 512  # largest file a process may write (RLIMIT_FSIZE)
     disk_mb: int = 512  # size of /home/student and of /tmp (tmpfs, counted in memory too)
     output_kb: int = 1024  # outputs kept per cell; the rest is dropped, with a note
-    message_mb: int = 32  # largest kernel message the grader reads (a bigger one is dropped)
+    message_mb: int = 128  # largest kernel message the grader reads (a bigger one is dropped)
     cell_timeout_s: int = 180  # wall time of one cell (nbgrader's Execute.timeout)
     notebook_timeout_s: int = 900  # wall time of one notebook (the whole job)
 

@@ -1,4 +1,4 @@
-"""Grading jobs, run in processes of their own by :mod:`autograde.grading`.
+"""Grading jobs, run in processes of their own by :mod:`autograde.grade.run`.
 
 One job runs ``nbgrader autograde`` on the one submission in a scratch course
 ``SCRATCH`` and writes ``SCRATCH/result.json`` (``success``, ``log``,

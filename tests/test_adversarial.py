@@ -94,6 +94,10 @@ def _fixtures(course: Course, port: int) -> dict[str, tuple[object, str, float |
         before_test=True), "ok", None)
     F["output_100mb"] = (_with(correct, extra="print('x' * 100_000_000)\n", before_test=True),
                          "ok", None)
+    # one message over Limits.message_mb (128 MiB) is dropped unread: the grader never holds
+    # it; the output channel is cut off, and the tests are graded on the kernel's replies
+    F["output_200mb_at_once"] = (_with(correct, extra="print('x' * 200_000_000)\n",
+                                       before_test=True), "ok", None)
     F["sys_exit"] = (_with(WRONG + "import sys\nsys.exit(0)\n"), "ok", 0)
     F["os_exit"] = (_with(correct + "import os\nos._exit(0)\n"), "crash", 0)
     F["kill_everything"] = (_with(correct + (

@@ -557,7 +557,7 @@ REPLAY = ("import codecs\n"
 def test_a_submission_that_steals_its_test_gets_a_verdict_and_nothing_else(tmp_path):
     from autograde import synthetic
     from autograde.feedback import feedback
-    from autograde.grading import grade
+    from autograde.grade import grade
     from tests.test_instructor import A0, _make_course
 
     course = _make_course(tmp_path, names=(A0,))

@@ -142,3 +142,52 @@ def test_a_timed_out_cell_is_its_own_error_not_the_notebooks(tmp_path):
     nb["cells"][0]["outputs"].append(_error(evalue="grading integrity check failed: y"))
     path.write_text(json.dumps(nb))
     assert integrity.scan_executed(path)[0] == "invalid"
+
+
+# ---------------------------------------------------------------------------- messages
+def test_the_grader_reads_no_kernel_message_over_the_limit(tmp_path, monkeypatch):
+    """The kernel client's sockets (on the manager's bounded context) drop a message over
+    Limits.message_mb unread."""
+    import time
+
+    import zmq
+
+    from autograde import sandbox
+    from autograde.execute import SandboxKernelManager
+
+    limits = sandbox.Limits(message_mb=1)
+    monkeypatch.setenv(sandbox.ENV, sandbox.job_settings(limits, {}, tmp_path / "conn"))
+    km = SandboxKernelManager()
+    kc = km.client()
+    assert kc.context is km.context
+    # the same context, as the client's iopub socket uses it, against a sender of 4 MiB
+    sync = zmq.Context(io_threads=1)
+    sync.setsockopt(zmq.MAXMSGSIZE, km.context.getsockopt(zmq.MAXMSGSIZE))
+    assert sync.getsockopt(zmq.MAXMSGSIZE) == 2**20
+    pub = zmq.Context().socket(zmq.PUB)
+    address = f"ipc://{tmp_path}/iopub"
+    pub.bind(address)
+    sub = sync.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.connect(address)
+
+    def receive(what: bytes) -> list[bytes]:
+        got, deadline = [], time.monotonic() + 20
+        while what not in got and time.monotonic() < deadline:
+            pub.send(what)
+            while sub.poll(100):
+                got.append(sub.recv())
+        return got
+
+    assert b"before" in receive(b"before")  # connected
+    pub.send(b"x" * (4 * 2**20))
+    pub.send(b"after")
+    got = []
+    while sub.poll(2000):
+        got.append(sub.recv())
+    # never read; ZeroMQ also cuts the sender off for good (nothing after it arrives), which
+    # the grader survives: it grades on the kernel's replies (tests/test_adversarial.py)
+    assert all(len(m) <= 2**20 for m in got), [len(m) for m in got]
+    pub.close(0)
+    sub.close(0)
+    kc.stop_channels()
