@@ -66,7 +66,8 @@ class SandboxKernelManager(AsyncKernelManager):
         self._settings = sandbox.settings_from_env()
         if self._settings:
             limits = sandbox.Limits.from_dict(self._settings.get("limits"))
-            bound_messages(self.context, limits.message_mb * 2**20)
+            self._message_bytes = limits.message_mb * 2**20
+            bound_messages(self.context, self._message_bytes)
             conn = Path(self._settings["conn"])
             conn.mkdir(parents=True, exist_ok=True)
             os.chmod(conn, 0o777)  # the kernel's uid makes its sockets here
@@ -75,11 +76,12 @@ class SandboxKernelManager(AsyncKernelManager):
             self.connection_file = str(conn / "kernel.json")
 
     def client(self, **kwargs):
-        """The kernel client, on this manager's context (whose sockets drop messages over
-        the limit), not on a context of its own (jupyter_client's default)."""
+        """The kernel client, whose context (its own, as jupyter_client makes it) drops
+        messages over the limit: its sockets are made later, by ``start_channels``."""
+        kc = super().client(**kwargs)
         if self._settings:
-            kwargs.setdefault("context", self.context)
-        return super().client(**kwargs)
+            bound_messages(kc.context, self._message_bytes)
+        return kc
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
