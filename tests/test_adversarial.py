@@ -25,7 +25,7 @@ from autograde import sandbox, synthetic
 from autograde.course import Course, sha256_file
 from autograde.feedback import feedback
 from autograde.grade import Limits, grade, marked_pids
-from tests.test_instructor import A0, _gradebook_scores, _make_course, _points
+from tests.test_instructor import A0, _gradebook_scores, _make_course, _points, plant_in_hidden_test
 
 pytestmark = [pytest.mark.grading, pytest.mark.adversarial]
 
@@ -350,11 +350,7 @@ def test_hostile_submissions_get_their_status_and_nothing_more(tmp_path):
     sockets_before = set(Path("/tmp").glob("agk-*"))
     course = _make_course(tmp_path, names=(A0,))
     master = course.master(A0)
-    nb = json.loads(master.read_text())
-    test = _test_cell(nb)
-    test["source"] = "".join(test["source"]).replace(
-        "### BEGIN HIDDEN TESTS", f"### BEGIN HIDDEN TESTS\n# {MARKER}", 1)
-    master.write_text(json.dumps(nb, indent=1))
+    plant_in_hidden_test(master, MARKER, "test_speedup")
     course.release(log=lambda *_: None)
 
     correct = "".join(_solution(synthetic.correct(A0))["source"])

@@ -558,15 +558,10 @@ def test_a_submission_that_steals_its_test_gets_a_verdict_and_nothing_else(tmp_p
     from autograde import synthetic
     from autograde.feedback import feedback
     from autograde.grade import grade
-    from tests.test_instructor import A0, _make_course
+    from tests.test_instructor import A0, _make_course, plant_in_hidden_test
 
     course = _make_course(tmp_path, names=(A0,))
-    master = course.master(A0)
-    nb = json.loads(master.read_text())
-    test = next(c for c in nb["cells"] if c.get("id") == "test_speedup")
-    test["source"] = "".join(test["source"]).replace(
-        "### BEGIN HIDDEN TESTS", f"### BEGIN HIDDEN TESTS\n# {MARKER}", 1)
-    master.write_text(json.dumps(nb, indent=1))
+    plant_in_hidden_test(course.master(A0), MARKER, "test_speedup")
     course.release(log=lambda *_: None)
 
     sub = synthetic.correct(A0)

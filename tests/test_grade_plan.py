@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import json
 import sys
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from autograde.course import Course
 from autograde.errors import UsageError
 from autograde.grade import Limits, grade, journal, plan
 from autograde.grade.plan import limits_sha256, write_journal
-from tests.test_instructor import A0, _make_course
+from tests.test_instructor import A0, _make_course, plant_in_hidden_test
 
 FIX = "FIXED-HIDDEN-TEST-4b1e"
 
@@ -33,16 +32,7 @@ def _submit(course: Course, *students: str) -> None:
 
 def _fix_a_hidden_test(course: Course, text: str = FIX) -> str:
     """Edit a hidden test of the master, as an instructor fixing it would; its grade_id."""
-    master = course.master(A0)
-    nb = json.loads(master.read_text())
-    for cell in nb["cells"]:
-        src = "".join(cell["source"])
-        if "### BEGIN HIDDEN TESTS" in src:
-            cell["source"] = src.replace("### BEGIN HIDDEN TESTS",
-                                         f"### BEGIN HIDDEN TESTS\n# {text}", 1)
-            master.write_text(json.dumps(nb, indent=1))
-            return cell["metadata"]["nbgrader"]["grade_id"]
-    raise AssertionError(f"{A0} has no hidden tests")
+    return plant_in_hidden_test(course.master(A0), text)
 
 
 def _graded(course: Course, limits: Limits) -> None:

@@ -46,17 +46,24 @@ def _make_course(tmp: Path, names=(A0, A1)) -> Course:
     for name in names:
         shutil.copytree(SOURCE_DIR / name, root / "source" / name)
     master = root / "source" / A1 / f"{A1}.ipynb"
-    if not master.exists():
-        return Course(root)
+    if master.exists():
+        plant_in_hidden_test(master, MARKER)
+    return Course(root)
+
+
+def plant_in_hidden_test(master: Path, text: str, grade_id: str | None = None) -> str:
+    """Write the comment ``# text`` into the hidden region of a master's test cell (the
+    first, or ``grade_id``), as an instructor editing a hidden test would; its grade_id."""
     nb = json.loads(master.read_text())
     for cell in nb["cells"]:
         src = "".join(cell["source"])
-        if "### BEGIN HIDDEN TESTS" in src:
+        gid = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if "### BEGIN HIDDEN TESTS" in src and grade_id in (None, gid):
             cell["source"] = src.replace("### BEGIN HIDDEN TESTS",
-                                         f"### BEGIN HIDDEN TESTS\n# {MARKER}", 1)
-            break
-    master.write_text(json.dumps(nb, indent=1))
-    return Course(root)
+                                         f"### BEGIN HIDDEN TESTS\n# {text}", 1)
+            master.write_text(json.dumps(nb, indent=1))
+            return gid
+    raise AssertionError(f"{master.name} has no hidden test {grade_id or ''}")
 
 
 def _class_zip(tmp: Path) -> Path:
