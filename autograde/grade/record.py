@@ -50,7 +50,8 @@ def record_grades(course: Course, job: Job, executed: Path, result: Result) -> R
         staging.mkdir(parents=True)
         shutil.copy2(executed, staging / executed.name)
         stamp = job.notebook.parent / "timestamp.txt"
-        if stamp.exists():
+        links = stamp.is_symlink() or stamp.parent.is_symlink() or stamp.parent.parent.is_symlink()
+        if stamp.is_file() and not links:  # a link is never followed (it could reach anywhere)
             shutil.copy2(stamp, staging / "timestamp.txt")
         api = course.api(**{
             "CourseDirectory.submitted_directory": str(staging_rel),
