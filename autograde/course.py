@@ -13,8 +13,10 @@ instructor's own ``nbgrader`` commands read.
 The tool keeps its own small records under ``<course>/.autograde/``: the
 journal of graded submissions (what makes ``grade`` resumable), the hash of
 each master as last released (``released/``: a changed master is released
-again before grading), replaced submissions (nothing collected is ever
-deleted), and the scratch folders of running jobs.
+again before grading), each master's grading template (``templates/``: a course
+holding only that master, released into a gradebook of its own, which each
+submission's scratch course copies), replaced submissions (nothing collected
+is ever deleted), and the scratch folders of running jobs.
 
 The repository's course also makes the student notebooks: masters -> student
 notebooks (:func:`generate_student_notebooks`, :func:`release_notebooks`, which
@@ -30,6 +32,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -284,10 +287,34 @@ class Course:
     def release(self, names: list[str] | None = None, log=print) -> dict[str, str]:
         """``nbgrader generate_assignment`` for each master (into ``release/`` and the
         gradebook), after checking its conventions; refuses all if one is broken. Records
-        each master's hash as released (``.autograde/released/<name>.sha256``). Returns the
+        each master's hash as released (``.autograde/released/<name>.sha256``) and makes
+        its grading template (:meth:`template`), so that grading starts at once. Returns the
         assignments it refreshed, {name: why} (:meth:`stale_releases`)."""
         names = names or self.assignments()
-        return self._release(names, self.stale_releases(names), log)
+        stale = self._release(names, self.stale_releases(names), log)
+        for name in names:
+            self.template(name)
+        return stale
+
+    def template(self, name: str) -> Path:
+        """The grading template of an assignment: a course holding only its master,
+        released into a gradebook of its own (no students, no grades), which each of its
+        submissions is graded in a copy of. Made once per master (kept under
+        ``.autograde/templates/<name>-<hash>``; another master's is removed)."""
+        digest = sha256_file(self.master(name))[:16]
+        root = self.state / "templates" / f"{name}-{digest}"
+        if (root / "gradebook.db").exists():
+            return root
+        tmp = root.with_name(f"{root.name}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        made = self.copy_masters([name], tmp)
+        made._release([name], {}, log=lambda *_: None)
+        shutil.rmtree(tmp / "release", ignore_errors=True)
+        for old in root.parent.glob(f"{name}-*"):  # earlier masters' templates
+            if re.fullmatch(re.escape(name) + "-[0-9a-f]{16}", old.name):
+                shutil.rmtree(old, ignore_errors=True)
+        os.replace(tmp, root)
+        return root
 
     def _release(self, names: list[str], stale: dict[str, str], log) -> dict[str, str]:
         bad = self.check_masters(names)

@@ -18,7 +18,7 @@ from autograde import synthetic
 from autograde.cli import main
 from autograde.course import Course
 from autograde.errors import UsageError
-from autograde.grade import Limits, grade, journal, plan
+from autograde.grade import Limits, Result, grade, journal, plan
 from autograde.grade.plan import limits_sha256, write_journal
 from tests.test_instructor import A0, _make_course, plant_in_hidden_test
 
@@ -241,3 +241,60 @@ def test_grade_regrades_what_changed_and_keeps_the_limits(tmp_path, monkeypatch,
     assert (f"2 submission(s) of {A0} regraded: the master changed since they were graded"
             in out), out
     assert "grading 2 submission(s)" in out
+
+
+# ---------------------------------------------------------------------------- order and templates
+def _jobs(assignment: str, n: int) -> list:
+    return [grade_pkg.Job(f"s{i}", assignment, Path(f"{assignment}-{i}.ipynb"), "")
+            for i in range(n)]
+
+
+def test_the_queue_learns_each_assignment_first_then_takes_the_longest_first():
+    """Unknown assignments go first, one job each (the fewest handed out first); once their
+    times are known, the longest expected job goes next, and short ones fill the end."""
+    from autograde.grade.schedule import JobQueue
+
+    q = JobQueue(_jobs("short", 3) + _jobs("long", 3))
+    first, second = q.take(), q.take()
+    assert (first.assignment, second.assignment) == ("short", "long")  # one of each: learning
+    q.done(first, first.result("ok", seconds=10.0))
+    q.done(second, second.result("ok", seconds=15.0))
+    assert [q.take().assignment for _ in range(4)] == ["long", "long", "short", "short"]
+    assert q.take() is None and len(q) == 0
+
+
+def test_the_queue_learns_only_from_runs_to_the_end_and_from_the_journal():
+    from autograde.grade.schedule import JobQueue
+
+    q = JobQueue(_jobs("a", 2) + _jobs("b", 2),
+                 history=[Result("x", "a", "ok", seconds=5.0),
+                          Result("y", "b", "ok", seconds=20.0),
+                          Result("z", "a", "timeout", seconds=900.0)])  # not a run's time
+    assert q.expected("a") == 5.0 and q.expected("b") == 20.0
+    job = q.take()
+    assert job.assignment == "b"
+    q.done(job, job.result("crash", seconds=1.0))  # not learned from
+    assert q.expected("b") == 20.0
+    assert [q.take().assignment for _ in range(3)] == ["b", "a", "a"]
+
+
+@pytest.mark.grading
+def test_release_makes_the_grading_template_once_per_master(tmp_path):
+    """The template each submission is graded in a copy of: made at release, kept while the
+    master is unchanged, made again (and the old one removed) when it changes; it holds the
+    assignment in a gradebook of its own, with no students."""
+    course = _make_course(tmp_path, names=(A0,))
+    course.release(log=lambda *_: None)
+    made = sorted((course.state / "templates").iterdir())
+    assert len(made) == 1 and made[0] == course.template(A0)
+    stamp = (made[0] / "gradebook.db").stat().st_mtime_ns
+    course.release(log=lambda *_: None)
+    assert (made[0] / "gradebook.db").stat().st_mtime_ns == stamp  # unchanged: kept
+    with Course(made[0]).gradebook() as gb:
+        assert [a.name for a in gb.assignments] == [A0] and gb.students == []
+
+    _fix_a_hidden_test(course)
+    fresh = course.template(A0)
+    assert fresh != made[0] and not made[0].exists()
+    assert sorted((course.state / "templates").iterdir()) == [fresh]
+    assert FIX in (fresh / "source" / A0 / f"{A0}.ipynb").read_text()

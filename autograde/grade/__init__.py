@@ -45,6 +45,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
 
 from .. import integrity, sandbox
 from ..course import Course
@@ -53,7 +54,8 @@ from ..sandbox import Limits
 from .plan import Job, Result, journal, limits_from_env, plan
 from .record import record_failure, record_grades
 from .remote import execute_on_ray
-from .run import ForkServer, cpu_slots, execute, kill_marked, make_template, marked_pids
+from .run import ForkServer, cpu_slots, execute, kill_marked, marked_pids
+from .schedule import JobQueue
 
 __all__ = ["Job", "Limits", "Result", "cpu_slots", "grade", "journal", "kill_marked",
            "marked_pids", "plan", "status_line"]
@@ -184,10 +186,10 @@ def grade(course: Course, assignments: list[str] | None = None, students: list[s
             log("nothing to grade")
             return kept
         slots = cpu_slots(workers)
-        templates = course.state / "jobs" / "templates"
-        templates.mkdir(parents=True, exist_ok=True)
+        (course.state / "jobs").mkdir(parents=True, exist_ok=True)
         servers: list[ForkServer] = []
         cleanup.callback(lambda: [server.close() for server in servers])
+        cleanup.callback(lambda: [server.hang_up() for server in servers])  # all at once, first
         free: queue.SimpleQueue[ForkServer] = queue.SimpleQueue()
         if not cluster:  # started first: their imports overlap the templates' making
             for i, cpus in enumerate(slots):
@@ -195,8 +197,15 @@ def grade(course: Course, assignments: list[str] | None = None, students: list[s
                                           course.state / "jobs" / f"server-{i}.log"))
                 servers[-1].start()
                 free.put(servers[-1])
-        for name in sorted({j.assignment for j in jobs}):
-            make_template(course, name, templates)
+        made: dict[str, Path] = {}
+        making = threading.Lock()
+
+        def template(name: str) -> Path:  # made (if release did not) when first needed
+            with making:
+                if name not in made:
+                    made[name] = course.template(name)
+                return made[name]
+
         log(f"grading {len(jobs)} submission(s) with {workers} worker(s), "
             + (f"{cpus_per_job} CPU(s) each, on the Ray cluster at "
                f"{os.environ.get('RAY_ADDRESS')}" if cluster else
@@ -205,22 +214,30 @@ def grade(course: Course, assignments: list[str] | None = None, students: list[s
         bar = _Progress(len(jobs)) if progress else None
 
         stopping = threading.Event()
+        todo = JobQueue(jobs, history=journal(course))
 
-        def run(job: Job) -> Result:
-            problem = job.problem or integrity.check_submission(job.notebook,
-                                                                course.master(job.assignment))
-            if problem:  # never executed: 0 points, with the reason
-                return record_failure(course, job, job.result("invalid", reason=problem))
-            if cluster:
-                result, executed, scratch = execute_on_ray(
-                    course, job, templates / job.assignment, cpus_per_job, timeout_s, limits)
-            else:
-                server = free.get()  # at most `workers` jobs execute at once
-                try:
+        def run_next() -> Result:
+            """The next job from the queue, the longest expected first, once a slot is free."""
+            server = None if cluster else free.get()  # at most `workers` execute at once
+            job = todo.take()
+            try:
+                problem = job.problem or integrity.check_submission(
+                    job.notebook, course.master(job.assignment))
+                if problem:  # never executed: 0 points, with the reason
+                    if server:
+                        free.put(server)
+                        server = None
+                    return record_failure(course, job, job.result("invalid", reason=problem))
+                if cluster:
+                    result, executed, scratch = execute_on_ray(
+                        course, job, template(job.assignment), cpus_per_job, timeout_s, limits)
+                else:
                     result, executed, scratch = execute(
-                        course, job, templates / job.assignment, server, timeout_s, limits)
-                finally:
+                        course, job, template(job.assignment), server, timeout_s, limits)
+            finally:
+                if server:
                     free.put(server)
+            todo.done(job, result)
             try:
                 if stopping.is_set():  # interrupted: record nothing, grade it next time
                     result.status, result.reason = "crash", "interrupted"
@@ -236,7 +253,7 @@ def grade(course: Course, assignments: list[str] | None = None, students: list[s
         # twice the threads: a thread busy recording (one at a time, under a lock) has
         # given its slot back, and another thread runs the next job on it meanwhile
         with ThreadPoolExecutor(max_workers=2 * workers) as pool:
-            futures = {pool.submit(run, job): job for job in jobs}
+            futures = [pool.submit(run_next) for _ in jobs]
             try:
                 for future in as_completed(futures):
                     result = future.result()

@@ -64,6 +64,7 @@ class Result:
     node: str = ""  # the Ray node that ran it, when graded on a cluster
     master_sha256: str = ""  # the master it was graded against
     limits_sha256: str = ""  # the limits it ran under (limits_sha256)
+    peak_memory_mb: int = 0  # its processes' highest memory use, from the cgroup (0: unknown)
 
     @property
     def key(self) -> str:

@@ -30,7 +30,7 @@ from ..sandbox import Limits
 from .plan import Job, Result
 
 __all__ = ["ForkServer", "conclude", "cpu_slots", "execute", "kill_marked", "launch",
-           "make_template", "marked_pids", "prepare_scratch"]
+           "marked_pids", "prepare_scratch"]
 
 
 # ---------------------------------------------------------------------------- processes
@@ -73,16 +73,6 @@ def cpu_slots(workers: int) -> list[list[int]]:
 
 
 # ---------------------------------------------------------------------------- one job
-def make_template(course: Course, assignment: str, where: Path) -> Path:
-    """A scratch course with only this assignment's master, released into a fresh gradebook."""
-    root = where / assignment
-    if (root / "gradebook.db").exists():
-        return root
-    course.copy_masters([assignment], root).release([assignment], log=lambda *_: None)
-    shutil.rmtree(root / "release", ignore_errors=True)
-    return root
-
-
 def prepare_scratch(scratch_parent: Path, job: Job, template: Path) -> Path:
     """A scratch course: the template (master + gradebook) and this one submission."""
     scratch = scratch_parent / f"{job.student}__{job.assignment}__{uuid.uuid4().hex[:8]}"
@@ -262,11 +252,17 @@ class ForkServer:
             self.close()  # start a new server for the next job
         return status, reason, seconds
 
+    def hang_up(self) -> None:
+        """Tell the server to end (it does once its job, if any, is over); see :meth:`close`."""
+        if self.proc is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+
     def close(self) -> None:
+        """End the server: hang up, wait for it (10 s at most), kill what is left."""
         if self.proc is None:
             return
-        with contextlib.suppress(OSError):
-            self.proc.stdin.close()
+        self.hang_up()
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -287,6 +283,7 @@ def conclude(scratch: Path, job: Job, status: str, reason: str,
     box = {}
     with contextlib.suppress(OSError, ValueError):
         box = json.loads((scratch / "sandbox.json").read_text())
+    result.peak_memory_mb = int(box.get("peak_memory_mb") or 0)
     forks = (f" (it reached the limit of {box.get('processes')} processes "
              f"{box['pids_max_hits']} times)" if box.get("pids_max_hits") else "")
     if box.get("oom_kills"):
