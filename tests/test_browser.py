@@ -13,6 +13,13 @@ The server serves a temporary copy of the course whose ``notebooks/`` holds the 
 renders in the browser. The student versions' own checks are in test_notebook_files.py and
 test_grading.py.
 
+Both servers render every cell of a notebook up front (JupyterLab's ``windowingMode``
+``"none"``, set in each server's own settings directory), so a cell below the fold is in the
+page as soon as the notebook is, and the test never scrolls to make one appear; each
+notebook it opens is checked for that. Nothing here sleeps: the test waits on what the
+page shows (Playwright's ``expect``) or on the notebook's own model (``wait_for_function``),
+and only the wait for a server to answer polls, over HTTP, with a deadline.
+
 Screenshots go to ``tests/artifacts/browser/`` (git-ignored), and a failing step saves one
 named after it, with the server's log beside it.
 """
@@ -22,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -38,6 +46,12 @@ import pytest
 from autograde import index
 from autograde.course import assignments, master_path
 
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips, saying so
+    PlaywrightTimeout = expect = None
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +59,8 @@ ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
 VIEWPORT = {"width": 1400, "height": 900}
 START_TIMEOUT = 120  # s for JupyterLab to answer
 RUN_TIMEOUT = 300  # s for a notebook's cells to run (the machine may be busy)
+WAIT_TIMEOUT = 60  # s for anything else the page is to show
+POLL_PAUSE = 0.25  # s between two tries of a starting server's /api/status (see Lab.__enter__)
 NB02 = "02_dependencies_and_scaling"
 NB05 = "05_gpu_organisation"
 STUDENT_PLUGINS = ("@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:validate-assignment")
@@ -90,22 +106,29 @@ class Lab:
         self._log = self.log.open("w")
         self.proc = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
+        # No page is open yet, so there is nothing for Playwright to wait on: poll the server's
+        # /api/status until it answers 200, up to START_TIMEOUT. Between two tries the test
+        # waits (at most POLL_PAUSE) for the server's process to exit: a server that dies
+        # ends the wait at once, with its log.
         deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"{self.name}: JupyterLab exited with {self.proc.returncode} "
-                                     f"before answering:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(self.url("/api/status"), timeout=5) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                pass
+        while not self._answers():
             if time.monotonic() > deadline:
                 self.__exit__()
                 raise AssertionError(f"{self.name}: JupyterLab did not answer on port "
                                      f"{self.port} within {START_TIMEOUT} s:\n{self.log_tail()}")
-            time.sleep(0.5)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=POLL_PAUSE)
+            if self.proc.returncode is not None:
+                raise AssertionError(f"{self.name}: JupyterLab exited with {self.proc.returncode} "
+                                     f"before answering:\n{self.log_tail()}")
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url("/api/status"), timeout=5) as r:
+                return r.status == 200
+        except OSError:
+            return False
 
     def log_tail(self, n: int = 3000) -> str:
         self._log.flush()
@@ -118,6 +141,11 @@ class Lab:
                 return r.status
         except urllib.error.HTTPError as exc:
             return exc.code
+
+    def get_json(self, path: str):
+        """The JSON a GET of ``path`` on this server (with the token) answers."""
+        with urllib.request.urlopen(self.url(path), timeout=10) as r:
+            return json.load(r)
 
     def __exit__(self, *exc) -> None:
         import psutil
@@ -156,6 +184,18 @@ def course(tmp_path_factory) -> Path:
     return root
 
 
+# JupyterLab's settings for the test's servers, written into each one's own
+# JUPYTERLAB_SETTINGS_DIR (a temporary folder): {plugin file (settings dir/...): settings}.
+LAB_SETTINGS = {
+    # no "get Jupyter news?" prompt over the screenshots
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false"},
+    # every cell in the page from the start: JupyterLab's default windowing renders the cells
+    # outside the viewport later (or never), and the test would have to scroll to find them
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+}
+WINDOWING_PLUGIN = "@jupyterlab/notebook-extension:tracker"
+
+
 def _server_env(tmp: Path) -> dict:
     """The environment a learner's JupyterLab has, isolated from this machine's settings."""
     env = {k: v for k, v in os.environ.items()
@@ -166,10 +206,10 @@ def _server_env(tmp: Path) -> dict:
                JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"), TMPDIR=str(tmp / "tmp"),
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    # no "get Jupyter news?" prompt over the screenshots
-    news = tmp / "settings" / "@jupyterlab" / "apputils-extension"
-    news.mkdir(parents=True, exist_ok=True)
-    (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    for plugin, settings in LAB_SETTINGS.items():
+        path = tmp / "settings" / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(settings))
     return env
 
 
@@ -210,6 +250,9 @@ def browser():
     sync_api = pytest.importorskip("playwright.sync_api",
                                    reason="playwright is not installed: make install")
     chromium = _chromium()
+    # expect() waits as long as the page's other waits (its own default, 5 s, is short on a
+    # loaded machine)
+    sync_api.expect.set_options(timeout=WAIT_TIMEOUT * 1000)
     with sync_api.sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=chromium, headless=True)
         yield b
@@ -220,7 +263,7 @@ def browser():
 def page(browser):
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(WAIT_TIMEOUT * 1000)
     yield page
     context.close()
 
@@ -245,27 +288,79 @@ def step(page, lab: Lab, what: str):
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in the current tab
 
 
-def _open_from_index(page, title: str) -> None:
-    """Click a notebook's title on the index, as a learner does, and wait for it to open."""
-    page.get_by_role("link", name=title, exact=True).click()
-    page.locator(".lm-TabBar-tab.lm-mod-current", has_text=".ipynb").wait_for()
-    page.wait_for_selector(f"{PANEL} .jp-CodeCell")
-    _wait_kernel_idle(page)
+def _open_from_index(page, lab: Lab, row: index.Row) -> None:
+    """Click a notebook's title on the index, as a learner does, and wait for it to open, its
+    kernel idle; check that every cell of it is in the page."""
+    page.get_by_role("link", name=row.title, exact=True).click()
+    expect(page.locator(".lm-TabBar-tab.lm-mod-current", has_text=f"{row.name}.ipynb"),
+           f"clicking {row.title!r} on the index opened no tab {row.name}.ipynb").to_be_visible()
+    _wait_kernel_idle(page, f"{row.name}.ipynb")
+    _check_every_cell_rendered(page, lab, master_path(row.name))
 
 
-def _wait_kernel_idle(page, timeout: float = RUN_TIMEOUT) -> None:
+def _wait_kernel_idle(page, path: str, timeout: float = RUN_TIMEOUT) -> None:
+    """Wait until the current tab is the notebook ``path`` (its path ends so) and its kernel
+    is idle."""
     page.wait_for_function(
-        """() => {
+        """(path) => {
             const app = window.jupyterapp;
             const w = app && app.shell.currentWidget;
-            const k = w && w.sessionContext && w.sessionContext.session
+            if (!w || !w.context || !w.context.path.endsWith(path)) return false;
+            const k = w.sessionContext && w.sessionContext.session
                 && w.sessionContext.session.kernel;
             return k && k.status === 'idle';
-        }""", timeout=timeout * 1000)
+        }""", arg=path, timeout=timeout * 1000)
+
+
+def _check_every_cell_rendered(page, lab: Lab, notebook: Path) -> None:
+    """Windowing is off: the server has the setting, the notebook in the current tab uses it,
+    and every cell of ``notebook`` (the file the tab shows) is in the page, rendered, without
+    scrolling. JupyterLab's default windowing fails this: its cells outside the viewport are
+    placeholders at first, then drawn with ``content-visibility: auto`` (or, in ``full`` mode,
+    hidden with ``display: none``)."""
+    served = lab.get_json(f"/lab/api/settings/{WINDOWING_PLUGIN}")
+    assert served.get("settings", {}).get("windowingMode") == "none", \
+        f"the server's {WINDOWING_PLUGIN} settings do not turn windowing off: {served.get('raw')}"
+    cells = json.loads(notebook.read_text())["cells"]
+    code = [c for c in cells if c["cell_type"] == "code"]
+    last_line = next((line.strip() for line in "".join(code[-1]["source"]).splitlines()
+                      if line.strip()), "") if code else ""
+    # the notebook is loaded once the page holds as many cells as the file (this waits)
+    expect(page.locator(f"{PANEL} .jp-Notebook-cell"),
+           f"the page does not hold the {len(cells)} cells of {notebook.name}"
+           ).to_have_count(len(cells))
+    # and then, with no further wait and no scrolling, every one of them is rendered
+    seen = page.locator(PANEL).evaluate(
+        """(panel) => {
+            const nb = window.jupyterapp.shell.currentWidget.content;
+            const dom = panel.querySelectorAll('.jp-Notebook-cell');
+            const code = panel.querySelectorAll('.jp-Notebook-cell.jp-CodeCell');
+            const last = dom[dom.length - 1], lastCode = code[code.length - 1];
+            const hidden = [...dom].filter(el => getComputedStyle(el).display === 'none'
+                || el.style.contentVisibility).length;
+            const outer = panel.querySelector('.jp-WindowedPanel-outer');
+            return {
+                mode: nb.notebookConfig.windowingMode,
+                placeholders: nb.widgets.filter(c => c.isPlaceholder()).length,
+                hidden: hidden,
+                lastIsLast: !!last && last === nb.widgets[nb.widgets.length - 1].node,
+                lastCode: lastCode  // its first lines (CodeMirror's text joins them)
+                    ? ((lastCode.querySelector('.jp-InputArea .cm-content') || {}).textContent
+                       || '').slice(0, 300)
+                    : '',
+                scrollTop: outer ? outer.scrollTop : 0,
+            };
+        }""")
+    assert seen["mode"] == "none", f"the notebook's windowingMode is {seen['mode']!r}, not 'none'"
+    assert (seen["placeholders"], seen["hidden"], seen["lastIsLast"]) == (0, 0, True), \
+        f"cells of {notebook.name} are not all rendered in the page: {seen}"
+    assert seen["scrollTop"] == 0, f"the notebook was scrolled: {seen}"
+    assert last_line in seen["lastCode"], \
+        f"the last code cell of {notebook.name} ({last_line!r}) is not rendered: {seen}"
 
 
 def _prompts(page) -> list[str]:
-    # textContent: cells scrolled out of view are not laid out, and have no innerText
+    """The code cells' prompts ("[3]:"), top to bottom."""
     return page.locator(f"{PANEL} .jp-CodeCell .jp-InputPrompt").evaluate_all(
         "els => els.map(e => (e.textContent || '').trim())")
 
@@ -275,18 +370,54 @@ def _run_menu(page, command: str) -> None:
     page.locator(f"li[data-command='{command}']").click()
 
 
-def _wait_cells_done(page, timeout: float = RUN_TIMEOUT) -> list[str]:
-    """Wait until no cell is queued or running ([*]); return the prompts."""
-    deadline = time.monotonic() + timeout
-    time.sleep(1)
-    while True:
-        prompts = _prompts(page)
-        if not any("*" in p for p in prompts):
-            _wait_kernel_idle(page)
-            return prompts
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"cells still running after {timeout} s: {prompts}")
-        time.sleep(1)
+# The code cells a command of the Run menu runs (their indices in the notebook): the ones
+# with code, all of them, the ones above the active cell, or the active cell.
+_RUN_TARGETS = """(command) => {
+    const nb = window.jupyterapp.shell.currentWidget.content;
+    const out = [];
+    nb.widgets.forEach((cell, i) => {
+        if (cell.model.type !== 'code' || !cell.model.sharedModel.getSource().trim()) return;
+        if (command === 'runmenu:run-all'
+                || (command === 'notebook:run-all-above' && i < nb.activeCellIndex)
+                || (command === 'notebook:run-cell' && i === nb.activeCellIndex))
+            out.push({index: i, count: cell.model.executionCount});
+    });
+    return out;
+}"""
+
+# Done: the kernel is idle, no cell is queued or running ([*]), and every target has an
+# execution count, or a cell raised (JupyterLab then abandons the cells queued after it).
+_RUN_DONE = """(targets) => {
+    const w = window.jupyterapp.shell.currentWidget;
+    const k = w.sessionContext.session && w.sessionContext.session.kernel;
+    if (!k || k.status !== 'idle') return false;
+    const cells = w.content.widgets.map(c => c.model);
+    let raised = false;
+    for (const m of cells) {
+        if (m.type !== 'code') continue;
+        if (m.executionState === 'running') return false;
+        for (let i = 0; i < m.outputs.length; i++)
+            if (m.outputs.get(i).toJSON().output_type === 'error') raised = true;
+    }
+    return raised || targets.every(i => cells[i].executionCount !== null);
+}"""
+
+
+def _run(page, command: str, timeout: float = RUN_TIMEOUT) -> list[str]:
+    """Run ``command`` from the Run menu and wait until the cells it runs have run (or one
+    raised); return the prompts. The cells must not have run before: that is how the wait
+    tells their new run from an old one."""
+    targets = page.evaluate(_RUN_TARGETS, command)
+    assert targets, f"{command} has no code cell to run"
+    ran = [t for t in targets if t["count"] is not None]
+    assert not ran, f"{command}: cells {ran} have run already"
+    _run_menu(page, command)
+    try:
+        page.wait_for_function(_RUN_DONE, arg=[t["index"] for t in targets],
+                               timeout=timeout * 1000)
+    except PlaywrightTimeout:
+        raise TimeoutError(f"cells still running after {timeout} s: {_prompts(page)}") from None
+    return _prompts(page)
 
 
 def _errors(page) -> list[str]:
@@ -315,44 +446,41 @@ def _plugins(page) -> dict[str, bool]:
 
 
 def _nbgrader_menu(page) -> list[str]:
+    """Open the Nbgrader menu; its items."""
     page.locator("#jp-MainMenu .lm-MenuBar-item", has_text="Nbgrader").click()
-    items = page.locator(".lm-Menu:visible .lm-Menu-itemLabel").all_inner_texts()
-    return [i.strip() for i in items if i.strip()]
+    items = page.locator(".lm-Menu:visible .lm-Menu-itemLabel")
+    expect(items.first, "the Nbgrader menu did not open").to_be_visible()
+    return [i.strip() for i in items.all_inner_texts() if i.strip()]
 
 
-def _panel_text(page, needles: list[str], timeout: float = 30.0) -> str:
-    """The text of the notebook in the current tab, once it holds every needle (or at the
-    timeout). JupyterLab renders the cells below the fold later, after the visible ones, and
-    on a loaded machine much later: scroll down until they are there, then back up."""
-    deadline = time.monotonic() + timeout
-    scroll = """(el, top) => {
-        const outer = el.querySelector('.jp-WindowedPanel-outer') || el;
-        outer.scrollTop = top ? 0 : outer.scrollHeight;
-    }"""
-    while True:
-        text = page.locator(PANEL).evaluate("el => el.textContent || ''")
-        if all(n in text for n in needles) or time.monotonic() > deadline:
-            page.locator(PANEL).evaluate(scroll, True)
-            return text
-        page.locator(PANEL).evaluate(scroll, False)
-        time.sleep(0.5)
+def _validate_button(page, lab: Lab) -> None:
+    expect(page.locator(f"{PANEL} .jp-Toolbar").get_by_text("Validate"),
+           f"{lab.name}: no Validate button in the notebook's toolbar").to_be_visible()
+
+
+def _open_index(page, lab: Lab, path: str, expected_path: str) -> None:
+    """Go to ``path`` on the server; it must show the index (at ``expected_path``)."""
+    page.goto(lab.url(path))
+    expect(page, f"JupyterLab did not open the index at {expected_path}").to_have_url(
+        re.compile(re.escape(expected_path) + r"(\?.*)?$"))
+    expect(page.locator(f"{PANEL} .jp-RenderedMarkdown table").first).to_be_visible()
 
 
 def _landing(page, lab: Lab, expected_path: str) -> None:
     """Open the server's root as the README's link does: it must land on the index."""
     with step(page, lab, "open the landing page"):
-        page.goto(lab.url("/"))
-        page.wait_for_selector(f"{PANEL} .jp-RenderedMarkdown table")
-        assert page.url.split("?")[0].endswith(expected_path), \
-            f"JupyterLab opened {page.url}, expected the index at {expected_path}"
+        _open_index(page, lab, "/", expected_path)
+        _check_every_cell_rendered(page, lab, index.index_path())
     with step(page, lab, "read the index"):
-        links = page.locator(f"{PANEL} .jp-RenderedMarkdown table a").evaluate_all(
-            "els => els.map(a => new URL(a.href).pathname.split('/').pop())")
         expected = [f"{name}.ipynb" for name in assignments()]
-        assert links == expected, f"the index links {links}, expected {expected} in order"
-        text = _panel_text(page, ["self-check", "Validate"])
-        assert "self-check" in text and "Validate" in text, \
-            "the index does not say how to check one's work (self-check, Validate)"
+        links = page.locator(f"{PANEL} .jp-RenderedMarkdown table a")
+        expect(links, f"the index links {len(expected)} notebooks").to_have_count(len(expected))
+        found = links.evaluate_all("els => els.map(a => new URL(a.href).pathname.split('/').pop())")
+        assert found == expected, f"the index links {found}, expected {expected} in order"
+        body = page.locator(f"{PANEL} .jp-NotebookPanel-notebook")  # the cells, not the toolbar
+        for needle in ("self-check", "Validate"):
+            expect(body, f"the index does not say how to check one's work ({needle})"
+                   ).to_contain_text(needle)
         page.screenshot(path=str(ARTIFACTS / f"{lab.name}-01-landing-index.png"))
 
 
@@ -364,8 +492,7 @@ def test_make_lab_opens_on_the_index_with_nbgraders_student_tools(page, make_lab
         plugins = _plugins(page)
         for plugin in (*STUDENT_PLUGINS, WIDGET_PLUGIN):
             assert plugins.get(plugin), f"{plugin} is not active: {plugins}"
-        assert page.locator(f"{PANEL} .jp-Toolbar").get_by_text("Validate").is_visible(), \
-            "no Validate button in the notebook's toolbar"
+        _validate_button(page, make_lab)
         menu = _nbgrader_menu(page)
         assert "Assignment List" in menu, f"Nbgrader menu: {menu}"
         page.screenshot(path=str(ARTIFACTS / f"{make_lab.name}-02-nbgrader-menu.png"))
@@ -376,59 +503,53 @@ def test_make_lab_opens_on_the_index_with_nbgraders_student_tools(page, make_lab
 
 def test_notebook_02_runs_and_its_explorer_redraws_when_a_slider_moves(page, make_lab):
     with step(page, make_lab, "open notebook 02 from the index"):
-        page.goto(make_lab.url("/lab/tree/index.ipynb?reset"))
-        page.wait_for_selector(f"{PANEL} .jp-RenderedMarkdown table")
-        _open_from_index(page, index.rows()[2].title)
+        _open_index(page, make_lab, "/lab/tree/index.ipynb?reset", "/lab/tree/index.ipynb")
+        _open_from_index(page, make_lab, index.rows()[2])
     with step(page, make_lab, "run all cells of notebook 02"):
-        _run_menu(page, "runmenu:run-all")
-        prompts = _wait_cells_done(page)
+        prompts = _run(page, "runmenu:run-all")
         unrun = [i for i, p in enumerate(prompts) if not p.strip("[]: ").isdigit()]
         assert not unrun, f"code cells {unrun} did not run (prompts {prompts})"
         errors = _errors(page)
         assert not errors, f"cells raised: {errors}"
     cell = page.locator(f"{PANEL} .jp-CodeCell", has_text="cl.taskgraph.explore(")
+    slider = cell.locator(".widget-slider", has_text="workers P")
+    readout = slider.locator(".widget-readout")
+    img = cell.locator(".jp-RenderedImage img")
     with step(page, make_lab, "find the scheduler explorer's slider and plot"):
-        cell.scroll_into_view_if_needed()
-        slider = cell.locator(".widget-slider", has_text="workers P")
-        slider.wait_for()
-        img = cell.locator(".jp-RenderedImage img")
-        img.wait_for()
-        before_value = slider.locator(".widget-readout").text_content().strip()
+        expect(readout, "the slider 'workers P' does not start at 3").to_have_text("3")
+        expect(img, "the explorer shows no plot").to_be_visible()
         before = img.get_attribute("src")
+        assert before, "the explorer's plot has no image"
         cell.screenshot(path=str(ARTIFACTS / f"{make_lab.name}-03-nb02-explorer-before.png"))
     with step(page, make_lab, "move the slider (two steps right) and wait for a new plot"):
         slider.locator(".noUi-handle").focus()
         page.keyboard.press("ArrowRight")
         page.keyboard.press("ArrowRight")
-        deadline = time.monotonic() + 60
-        while img.get_attribute("src") == before:
-            assert time.monotonic() < deadline, "the plot did not change within 60 s"
-            time.sleep(0.3)
-        after_value = slider.locator(".widget-readout").text_content().strip()
-        assert (before_value, after_value) == ("3", "5"), \
-            f"the slider went from {before_value} to {after_value}, expected 3 -> 5"
-        time.sleep(0.5)  # let the new image paint
+        expect(readout, "the slider did not go from 3 to 5").to_have_text("5")
+        expect(img, "the plot did not change within 60 s").not_to_have_attribute("src", before)
+        # for the screenshot: the redraws done, the new image loaded (and not a broken one)
+        _wait_kernel_idle(page, f"{NB02}.ipynb")
+        expect(img).to_have_js_property("complete", True)
+        expect(img, "the new plot is a broken image").not_to_have_js_property("naturalWidth", 0)
         cell.screenshot(path=str(ARTIFACTS / f"{make_lab.name}-04-nb02-explorer-after.png"))
 
 
 def test_notebook_05_runs_its_first_kernel(page, make_lab):
     with step(page, make_lab, "open notebook 05 from the index"):
-        page.goto(make_lab.url("/lab/tree/index.ipynb?reset"))
-        page.wait_for_selector(f"{PANEL} .jp-RenderedMarkdown table")
-        _open_from_index(page, index.rows()[5].title)
+        _open_index(page, make_lab, "/lab/tree/index.ipynb?reset", "/lab/tree/index.ipynb")
+        _open_from_index(page, make_lab, index.rows()[5])
     cell = page.locator(f"{PANEL} .jp-CodeCell", has_text="who_am_i[3, 8]")
     with step(page, make_lab, "run notebook 05 up to its first kernel, who_am_i"):
-        cell.scroll_into_view_if_needed()
         cell.locator(".jp-InputPrompt").click()  # select the cell (command mode)
-        _run_menu(page, "notebook:run-all-above")
-        _wait_cells_done(page)
-        _run_menu(page, "notebook:run-cell")
-        _wait_cells_done(page)
+        expect(cell, "clicking its prompt did not select the cell").to_have_class(
+            re.compile(r"\bjp-mod-active\b"))
+        _run(page, "notebook:run-all-above")
+        _run(page, "notebook:run-cell")
         errors = _errors(page)
         assert not errors, f"cells raised: {errors}"
-        out = cell.locator(".jp-OutputArea").inner_text()
-        assert "your global_id agrees: True" in out, f"the kernel's output: {out[:800]}"
-        cell.scroll_into_view_if_needed()
+        expect(cell.locator(".jp-OutputArea"), "the kernel's output does not say it agrees"
+               ).to_contain_text("your global_id agrees: True")
+        cell.scroll_into_view_if_needed()  # for the screenshot
         page.screenshot(path=str(ARTIFACTS / f"{make_lab.name}-05-nb05-first-kernel.png"))
 
 
@@ -440,8 +561,7 @@ def test_binder_opens_on_the_index_with_student_tools_only(page, binder_lab):
             assert plugins.get(plugin), f"{plugin} is not active on Binder: {plugins}"
         on = [p for p in INSTRUCTOR_PLUGINS if plugins.get(p)]
         assert not on, f"instructor tools active on Binder: {on}"
-        assert page.locator(f"{PANEL} .jp-Toolbar").get_by_text("Validate").is_visible(), \
-            "no Validate button in the notebook's toolbar"
+        _validate_button(page, binder_lab)
         menu = _nbgrader_menu(page)
         assert "Assignment List" in menu and "Formgrader" not in menu, f"Nbgrader menu: {menu}"
         page.screenshot(path=str(ARTIFACTS / f"{binder_lab.name}-02-nbgrader-menu.png"))
