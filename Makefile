@@ -23,8 +23,10 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 help:
 	@echo "make lab        install (once) and open the course in JupyterLab  (LAB_ARGS=...)"
-	@echo "make test       install (once) and run every test: course_lib, notebooks, grading"
-	@echo "make test-fast  course_lib and static checks only (seconds)"
+	@echo "make test       install (once), ruff, then every test: notebooks, grading, Ray, browser,"
+	@echo "                cluster, sandbox attacks (the slowest 25 listed at the end)"
+	@echo "make test-fast  install (once), ruff, then the tests that need no Ray, notebook, grading,"
+	@echo "                browser, cluster or sandbox and are not marked slow (under a minute)"
 	@echo "make browser    install Debian's chromium for the browser test (make test does it)"
 	@echo "make release    regenerate notebooks/ from the masters in autograde/source"
 	@echo "make lint       ruff on code and notebooks"
@@ -73,13 +75,16 @@ lab: $(STAMP)
 	@command -v bwrap >/dev/null || echo "note: to grade submissions (instructors), first: make sandbox"
 	$(BIN)/jupyter lab --notebook-dir=$(LAB_DIR) --LabApp.default_url=$(LAB_URL) $(ROOT_FLAG) $(LAB_ARGS)
 
+# The markers (pyproject.toml) say what a test needs; test-fast leaves out every one of them.
+FAST_MARKERS := not ray and not notebook and not grading and not browser and not cluster and not adversarial and not slow
+
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --durations=25 $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest -m "not notebooks and not grading and not cluster and not browser and not binder" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .

@@ -20,6 +20,21 @@ from autograde import course  # noqa: E402
 
 ASSIGNMENTS = course.assignments()
 
+pytest_plugins = ["tests.suite_policy"]  # markers' timeouts, skips under CI, the skip report
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory):
+    """Every master graded once, as a submission, under Binder's limits (tests/graded.py)."""
+    from tests import graded
+
+    global _GRADED
+    _GRADED = graded.grade_the_masters(tmp_path_factory.mktemp("graded") / "course")
+    return _GRADED
+
+
+_GRADED = None
+
 
 @pytest.fixture(autouse=True)
 def _close_figures():
@@ -31,8 +46,8 @@ def _close_figures():
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Print the notebook run times and peak memory measured by test_notebooks_run, and how
-    many wrong answers the hidden tests alone catch (test_wrong_answers)."""
+    """Print the notebooks' grading times and peak memory (the ``graded_class`` fixture), and
+    how many wrong answers the hidden tests alone catch (test_wrong_answers)."""
     import sys
 
     wrong = sys.modules.get("tests.test_wrong_answers")
@@ -45,11 +60,13 @@ def pytest_terminal_summary(terminalreporter):
             f"{hidden_only} of them pass the visible tests and only the hidden ones catch them "
             f"(table: {wrong.ARTIFACT.relative_to(wrong.ARTIFACT.parents[2])})")
 
-    from tests.nbrun import REPORT
-
-    if REPORT:
-        terminalreporter.section("notebooks: run time and peak memory (this machine)")
-        for name, row in sorted(REPORT.items()):
+    if _GRADED is not None:
+        g = _GRADED
+        terminalreporter.section("notebooks graded once: time and peak memory (this machine)")
+        terminalreporter.write_line(
+            f"{len(g.results)} submissions in {g.seconds:.0f} s, {g.cpus_per_job} CPU each, "
+            + (f"sandbox OFF: {g.sandboxed}" if g.sandboxed else "sandboxed, 2 GiB each"))
+        for (student, name), r in sorted(g.results.items(), key=lambda kv: kv[0][::-1]):
             terminalreporter.write_line(
-                f"{name:<28} {row['seconds']:6.1f} s   peak {row['peak_mib']:7.0f} MiB"
-                f"   (PSS of the kernel and its child processes)")
+                f"{name:<28} {student:<7} {r.seconds:6.1f} s   peak {r.peak_memory_mb:5d} MiB"
+                f"   {r.score:g}/{r.max_score:g} {r.status}")

@@ -159,6 +159,7 @@ MODIN_IN_A_NOTEBOOK = textwrap.dedent("""
 """)
 
 
+@pytest.mark.ray
 def test_modin_runs_on_the_courses_ray_quietly_and_stops():
     proc = subprocess.run([sys.executable, "-c", MODIN_IN_A_NOTEBOOK], capture_output=True,
                           text=True, timeout=240)

@@ -147,7 +147,7 @@ def test_sync_costs_checks_its_arguments():
             energy.sync_costs(**kwargs)
 
 
-@pytest.mark.notebooks  # starts Ray: seconds
+@pytest.mark.ray
 def test_sync_costs_with_ray():
     from course_lib import ray_session
 

@@ -1,6 +1,7 @@
 """The instructor's tooling end to end: collect a class from a zip, grade it in
 parallel, feedback without hidden-test source, export, report, resume after a
-kill, self-check. Uses notebooks 00 and 01 (fast) and one Ray notebook."""
+kill, self-check. Uses notebooks 00 and 01 (fast). A Ray notebook graded beside others
+(its master full marks, its blank 0, no process left) is in tests/test_notebooks_run.py."""
 
 from __future__ import annotations
 
@@ -253,10 +254,11 @@ def test_a_hung_submission_times_out_and_the_next_one_is_graded(tmp_path):
                           "while True:\n    time.sleep(0.1)\n")
     synthetic.write(hung, course.submitted("a_hung", A0) / f"{A0}.ipynb")
     synthetic.write(synthetic.correct(A0), course.submitted("b_fine", A0) / f"{A0}.ipynb")
-    results = {r.student: r for r in grade(course, workers=1, timeout_s=40,
+    # a correct 00 grades in ~3 s here: 25 s leaves it a wide margin
+    results = {r.student: r for r in grade(course, workers=1, timeout_s=25,
                                            log=lambda *_: None, progress=False)}
     hung_r, fine = results["a_hung"], results["b_fine"]
-    assert hung_r.status == "timeout" and "40 s" in hung_r.reason, hung_r
+    assert hung_r.status == "timeout" and "25 s" in hung_r.reason, hung_r
     assert hung_r.score == 0 and hung_r.max_score > 0, hung_r
     full = sum(_points(A0).values())
     assert fine.status == "ok" and fine.score == full, fine
@@ -275,20 +277,3 @@ def test_self_check_prints_scores_and_leaves_nothing(tmp_path, capsys):
     assert result["status"] == "ok" and result["score"] == 0 and result["max_score"] > 0
     assert "NotImplementedError" in out and f"{A0}: 0/" in out
     assert set(Path(tempfile.gettempdir()).glob("autograde-selfcheck-*")) == before
-
-
-def test_ray_notebooks_grade_in_parallel(tmp_path):
-    """Two submissions of a notebook that starts Ray, at once: each gets its own Ray on its
-    share of the CPUs, the correct one full marks, and no Ray process is left."""
-    name = "03_task_parallelism_ray"
-    root = tmp_path / "course"
-    shutil.copytree(SOURCE_DIR / name, root / "source" / name)
-    course = Course(root)
-    synthetic.write(synthetic.correct(name), course.submitted("right", name) / f"{name}.ipynb")
-    synthetic.write(synthetic.blank(name), course.submitted("blank", name) / f"{name}.ipynb")
-    results = {r.student: r for r in grade(course, workers=2, log=lambda *_: None,
-                                           progress=False)}
-    full = sum(_points(name).values())
-    assert results["right"].status == "ok" and results["right"].score == full, results
-    assert results["blank"].status == "ok" and results["blank"].score == 0
-    assert not marked_pids(f"AUTOGRADE_COURSE_STATE={course.state}")

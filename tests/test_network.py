@@ -262,6 +262,7 @@ def test_ring_peers_need_ray():
         network.RingPeers(2)
 
 
+@pytest.mark.ray
 def test_ring_allreduce_on_ray_actors():
     # In a fresh interpreter, as a notebook would run it; nothing may reach stderr.
     code = textwrap.dedent("""

@@ -131,7 +131,7 @@ def test_show_constants_prints_plain_words(cache_home, capsys):
     assert "cached" in capsys.readouterr().out
 
 
-@pytest.mark.notebooks  # starts Ray: seconds
+@pytest.mark.ray
 def test_machine_constants_add_rays_overhead_when_asked(cache_home):
     import time
 

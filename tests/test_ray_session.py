@@ -21,6 +21,7 @@ def test_available_cpus_is_positive():
     assert ray_session.available_cpus() >= 1
 
 
+@pytest.mark.ray
 def test_session_starts_quietly_sized_to_the_machine_and_stops():
     # In a fresh interpreter, as a notebook would: nothing may reach stderr.
     code = textwrap.dedent("""
@@ -48,6 +49,7 @@ def test_session_starts_quietly_sized_to_the_machine_and_stops():
     assert proc.stderr.strip() == "", f"Ray wrote to stderr:\n{proc.stderr}"
 
 
+@pytest.mark.ray
 def test_joins_an_existing_cluster_when_RAY_ADDRESS_is_set():
     """A head node of our own (stopped afterwards without touching any other Ray)."""
     import os

@@ -91,6 +91,7 @@ def test_ray_functions_say_when_ray_is_not_running():
             fn()
 
 
+@pytest.mark.ray
 def test_with_a_local_ray():
     # In a fresh interpreter, as a notebook would run it; nothing may reach stderr.
     code = textwrap.dedent("""

@@ -194,6 +194,7 @@ def test_ray_functions_say_when_ray_is_not_running():
         training.train_data_parallel([object()], ref_combine, np.zeros(2), 0.1, 1)
 
 
+@pytest.mark.ray
 def test_data_parallel_on_ray_matches_one_process_to_rounding():
     """P = 1, 2, 4 Ray workers (and unequal shards) reproduce the full-batch loss curve to
     1e-12 with a correct combine; a plain mean of shard means does not. In a fresh

@@ -8,7 +8,7 @@ the hidden tests catch. The masters' own solutions pass the same harness, so a f
 wrong answer's, not the harness's.
 
 Notebooks whose test cells call Ray (03, and 04 with Modin) are judged in a fresh interpreter
-with a Ray session of its own, once for all their wrong answers (marker ``notebooks``: slow).
+with a Ray session of its own, once for all their wrong answers (marker ``ray``: slow).
 """
 
 from __future__ import annotations
@@ -39,11 +39,13 @@ def outcome(name: str) -> dict:
         return run_with_ray(name)
     m = master(name)
     return {"master": {e: m.failures(e) for e in m.exercises()},
-            "wrong": judge(m, [w for w in WRONG if w.notebook == name])}
+            "wrong": judge(m, [w for w in WRONG if w.notebook == name]),
+            "untouched": m.untouched()}
 
 
 def _slow_if_ray(values, notebook_of):
-    return [pytest.param(v, marks=pytest.mark.notebooks) if notebook_of(v) in WITH_RAY else v
+    slow = [pytest.mark.ray, pytest.mark.timeout(900)]  # run_with_ray's own limit
+    return [pytest.param(v, marks=slow) if notebook_of(v) in WITH_RAY else v
             for v in values]
 
 
@@ -57,6 +59,19 @@ def test_every_exercise_has_wrong_answers_and_its_solution_passes(name):
                                   f"or for exercises that do not exist: {covered - exercises}")
     failing = {e: f for e, f in outcome(name)["master"].items() if f}
     assert not failing, f"{name}: the master's solutions fail their own tests: {failing}"
+
+
+@pytest.mark.filterwarnings("ignore")  # judging runs the stubs too
+@pytest.mark.parametrize("name", _slow_if_ray(NOTEBOOKS, lambda n: n))
+def test_the_untouched_student_notebook_fails_every_test_cell(name):
+    """Each exercise's stub, as the student notebook has it, judged like a wrong answer: every
+    test cell of every exercise fails (an untouched notebook scores 0), and no graded test
+    cell is outside an exercise, where this would not see it."""
+    m = master(name)
+    assert not m.orphan_tests(), f"{name}: test cells of no exercise: {m.orphan_tests()}"
+    for exercise, failed in outcome(name)["untouched"].items():
+        passing = set(m.tests_of(exercise)) - set(failed)
+        assert not passing, f"{name}: the untouched {exercise} passes {sorted(passing)}"
 
 
 @pytest.mark.filterwarnings("ignore")  # wrong answers may divide by zero, overflow, ...
@@ -85,3 +100,13 @@ def _write_report():
     if REPORT:
         ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
         ARTIFACT.write_text(report_table())
+
+
+def test_the_untouched_check_would_see_a_solution_left_in_the_student_notebook():
+    """The check above can fail: with the solutions in place of the stubs, nothing fails."""
+    import dataclasses
+
+    m = master("00_welcome")
+    leaked = dataclasses.replace(m, stubs=dict(m.solutions), _base=None)
+    assert all(not failed for failed in leaked.untouched().values())
+    assert all(failed for failed in m.untouched().values())

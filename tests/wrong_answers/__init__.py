@@ -126,6 +126,7 @@ class Master:
     setup: list[str]
     solutions: dict[str, str]
     tests: dict[str, str]
+    stubs: dict[str, str] = field(default_factory=dict)  # the student notebook's solution cells
     # the names the setup cells define, computed once; each judgment gets a copy of the dict,
     # not of the objects: a wrong answer must not change a shared frame in place
     _base: dict | None = field(default=None, repr=False, compare=False)
@@ -151,7 +152,14 @@ class Master:
         missing = [c for c in wanted if c not in session]
         if missing:
             raise KeyError(f"{name}: no code cells with the ids {missing}")
-        return cls(name, setup + [session[c] for c in wanted], solutions, tests)
+        student = json.loads((course.NOTEBOOKS_DIR / f"{name}.ipynb").read_text())
+        stubs = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
+                 for c in student["cells"] if c.get("metadata", {}).get("nbgrader", {}).get(
+                     "solution") and c["cell_type"] == "code"}
+        if set(stubs) != set(solutions):
+            raise KeyError(f"{name}: the student notebook's solution cells {sorted(stubs)} are "
+                           f"not the master's {sorted(solutions)}: run `make release`")
+        return cls(name, setup + [session[c] for c in wanted], solutions, tests, stubs)
 
     def exercises(self) -> set[str]:
         """The autograded exercises: solution cells with test cells of their own."""
@@ -166,27 +174,44 @@ class Master:
             raise KeyError(f"{self.name}: no test cells for exercise {exercise!r}")
         return found
 
-    def namespace(self, replace: dict[str, Callable] | None = None) -> dict:
-        """A fresh namespace with the setup and every solution, some replaced."""
+    def namespace(self, replace: dict[str, Callable] | None = None,
+                  untouched: bool = False) -> dict:
+        """A fresh namespace with the setup and every solution, some replaced; with
+        ``untouched``, the student notebook's solution cells instead (the stubs: a cell that
+        raises is an error in that cell, and the next one runs, as in the notebook)."""
         if self._base is None:
             self._base = {"__name__": "__main__"}
             for source in self.setup:
                 exec(compile(source, f"<{self.name} setup>", "exec"), self._base)
         ns = dict(self._base)
-        for gid, source in self.solutions.items():
-            exec(compile(source, f"<{self.name} {gid}>", "exec"), ns)
+        for gid, source in (self.stubs if untouched else self.solutions).items():
+            try:
+                exec(compile(source, f"<{self.name} {gid}>", "exec"), ns)
+            except Exception:  # noqa: BLE001 - only a stub gets here
+                if not untouched:
+                    raise
         ns.update(replace or {})
         return ns
 
     def failures(self, exercise: str, replace: dict[str, Callable] | None = None,
-                 hidden: bool = True) -> dict[str, str]:
+                 hidden: bool = True, untouched: bool = False) -> dict[str, str]:
         """{test grade id: the error} for the exercise's test cells that fail."""
         failed = {}
         for gid, source in self.tests_of(exercise).items():
             code = source if hidden else strip_hidden(source)
             try:
-                exec(compile(code, f"<{gid}>", "exec"), self.namespace(replace))
+                exec(compile(code, f"<{gid}>", "exec"), self.namespace(replace, untouched))
             except Exception as exc:  # noqa: BLE001 - any error fails the cell in nbgrader
                 failed[gid] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}" if str(
                     exc) else type(exc).__name__
         return failed
+
+    def untouched(self) -> dict[str, dict[str, str]]:
+        """{exercise: {test grade id: error}} for the student notebook as released: every
+        exercise's stub judged like a wrong answer (each of its test cells must fail)."""
+        return {e: self.failures(e, untouched=True) for e in sorted(self.exercises())}
+
+    def orphan_tests(self) -> set[str]:
+        """Graded test cells that belong to no exercise (:meth:`tests_of` never runs them)."""
+        owned = {gid for e in self.exercises() for gid in self.tests_of(e)}
+        return set(self.tests) - owned

@@ -17,7 +17,8 @@ def main(notebook: str) -> None:
     with cl.ray_session.session(num_cpus=2):
         exercises = sorted({w.exercise for w in wrong} | master.exercises())
         outcome = {"master": {e: master.failures(e) for e in exercises},
-                   "wrong": {k: list(v) for k, v in judge(master, wrong).items()}}
+                   "wrong": {k: list(v) for k, v in judge(master, wrong).items()},
+                   "untouched": master.untouched()}
     print(json.dumps(outcome))
 
 
