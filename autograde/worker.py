@@ -29,20 +29,16 @@ from pathlib import Path
 
 def _overrides() -> dict:
     """nbgrader settings of a sandboxed job (see :mod:`autograde.sandbox`): the kernel in
-    the sandbox, the guard before each test cell, output capped, the cell time limit."""
+    the sandbox, the guard before each test cell, output capped, the cell time limit. No
+    grades are saved here: the job's gradebook is a throw-away copy, and recording
+    (:mod:`autograde.grade.record`) saves them, and assigns late penalties, in the real one."""
     from . import sandbox
 
     settings = sandbox.settings_from_env()
     if not settings:
         return {}
     from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import (
-        AssignLatePenalties,
-        CheckCellMetadata,
-        IgnorePattern,
-        LimitOutput,
-        SaveAutoGrades,
-    )
+    from nbgrader.preprocessors import CheckCellMetadata, IgnorePattern, LimitOutput
 
     from .execute import SandboxedExecute
 
@@ -50,7 +46,6 @@ def _overrides() -> dict:
     return {
         "Autograde.autograde_preprocessors": [SandboxedExecute, IgnorePattern,
                                               ClearMetadataPreprocessor, LimitOutput,
-                                              SaveAutoGrades, AssignLatePenalties,
                                               CheckCellMetadata],
         "SandboxedExecute.timeout": int(limits.cell_timeout_s),
     }
