@@ -65,7 +65,7 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("notebooks graded once: time and peak memory (this machine)")
         terminalreporter.write_line(
             f"{len(g.results)} submissions in {g.seconds:.0f} s, {g.cpus_per_job} CPU each, "
-            + (f"sandbox OFF: {g.sandboxed}" if g.sandboxed else "sandboxed, 2 GiB each"))
+            + (f"sandbox OFF: {g.sandbox_off}" if g.sandbox_off else "sandboxed, 2 GiB each"))
         for (student, name), r in sorted(g.results.items(), key=lambda kv: kv[0][::-1]):
             terminalreporter.write_line(
                 f"{name:<28} {student:<7} {r.seconds:6.1f} s   peak {r.peak_memory_mb:5d} MiB"

@@ -41,7 +41,7 @@ class GradedClass:
     course: Course
     results: dict[tuple[str, str], Result]  # (student, assignment) -> its result
     seconds: float  # the whole run
-    sandboxed: str  # "" or why the sandbox was off
+    sandbox_off: str  # "" when sandboxed, else what was off
     cpus_per_job: int
     leftovers: list[int] = field(default_factory=list)  # processes left after grading
 

@@ -62,10 +62,10 @@ def test_notebook_runs_in_2_gb_on_one_cpu(graded_class, name):
     against the budget (on cgroup v1 it counts the page cache too, which the kernel
     reclaims before killing anything, so the peak can reach the limit without harm: the
     status is the verdict, the peak the figure to watch)."""
-    if graded_class.sandboxed:
+    if graded_class.sandbox_off:
         if os.environ.get("AUTOGRADE_REQUIRE_SANDBOX") == "1":
-            pytest.fail(f"Binder's limits not tested: {graded_class.sandboxed}")
-        pytest.skip(f"Binder's limits not tested without the sandbox: {graded_class.sandboxed}")
+            pytest.fail(f"Binder's limits not tested: {graded_class.sandbox_off}")
+        pytest.skip(f"Binder's limits not tested without the sandbox: {graded_class.sandbox_off}")
     assert LIMITS.memory_mb == MEMORY_BUDGET_MB and graded_class.cpus_per_job == 1
     r = graded_class.result(name)
     assert r.status != "memory", f"{name}: {r.reason}"
