@@ -81,11 +81,15 @@ def _fixtures(course: Course, port: int) -> dict[str, tuple[object, str, float |
     # --- runaway code
     # a cell past the per-cell limit is that cell's error, and grading goes on (nbgrader's
     # rule): the loop after a correct solution costs nothing; one that survives its
-    # interrupt runs into the notebook's limit. Named to sort first: jobs start in the order
-    # of the students' names, and these two, which run to a limit, are best started first
-    F["a_loop_past_the_cell_limit"] = (_with(correct + "\nwhile True:\n    pass\n"), "ok", None)
+    # interrupt runs into the notebook's limit. What is tested is the time limits, so the
+    # loops wait rather than spin (a spinning job only takes its one CPU, the cgroup's quota:
+    # test_cgroups), and with a third worker sharing a CPU the rest of the class is graded
+    # meanwhile. Named to sort first: jobs start in the order of the students' names, and
+    # these two, which run to a limit, are best started first
+    F["a_loop_past_the_cell_limit"] = (_with(correct + (
+        "\nimport time\nwhile True:\n    time.sleep(0.05)\n")), "ok", None)
     F["a_loop_that_swallows_interrupts"] = (_with(correct + (
-        "\nwhile True:\n    try:\n        while True:\n            pass\n"
+        "\nimport time\nwhile True:\n    try:\n        while True:\n            time.sleep(0.05)\n"
         "    except BaseException:\n        pass\n")), "timeout", 0)
     F["memory_bomb"] = (_with(correct + "\nhog = []\nwhile True:\n"
                               "    hog.append(b'x' * (64 * 2**20))\n"), "memory", 0)
@@ -367,7 +371,7 @@ def test_hostile_submissions_get_their_status_and_nothing_more(tmp_path):
         others = {s: sha256_file(course.submitted(s, A0) / f"{A0}.ipynb")
                   for s in ("correct_a", "correct_b")}
         lines: list[str] = []
-        results = {r.student: r for r in grade(course, workers=2, limits=LIMITS,
+        results = {r.student: r for r in grade(course, workers=3, limits=LIMITS,
                                                log=lines.append, progress=False)}
     finally:
         server.shutdown()
