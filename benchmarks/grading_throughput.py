@@ -50,6 +50,22 @@ def cell_scores(course: Course) -> dict:
                 for nb in s.notebooks for g in nb.grades}
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine so far, from /proc/stat (0, 0 elsewhere)."""
+    try:
+        fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    except OSError:
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def cores_busy(start: tuple[int, int], cores: int) -> str:
+    """How many of the cores were busy, on average, since ``start``."""
+    busy, total = (b - a for a, b in zip(start, cpu_ticks()))
+    return f"{cores * busy / total:.2f} of {cores} cores busy" if total else "cores busy: ?"
+
+
 def main() -> int:
     cores = len(os.sched_getaffinity(0))
     ap = argparse.ArgumentParser(description=__doc__,
@@ -72,7 +88,7 @@ def main() -> int:
         print(f"{args.n} submissions of {', '.join(args.assignments)}; {cores} CPU(s)")
 
         seq = courses["nbgrader"]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_ticks()
         for name in args.assignments:
             subprocess.run([sys.executable, "-m", "nbgrader", "autograde", name,
                             f"--CourseDirectory.root={seq.root}",
@@ -81,18 +97,20 @@ def main() -> int:
                            cwd=AUTOGRADE_DIR, check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t_seq = time.perf_counter() - t0
+        busy_seq = cores_busy(c0, cores)
 
         par = courses["parallel"]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_ticks()
         grade(par, args.assignments, workers=args.workers, log=lambda *_: None, progress=False)
         t_par = time.perf_counter() - t0
+        busy_par = cores_busy(c0, cores)
 
         a, b = cell_scores(seq), cell_scores(par)
         same = a == b and len(a) > 0
         print(f"nbgrader autograde (sequential): {t_seq:7.1f} s  "
-              f"{60 * args.n / t_seq:6.2f} submissions/min")
+              f"{60 * args.n / t_seq:6.2f} submissions/min  ({busy_seq})")
         print(f"autograde grade --workers {args.workers}:    {t_par:7.1f} s  "
-              f"{60 * args.n / t_par:6.2f} submissions/min")
+              f"{60 * args.n / t_par:6.2f} submissions/min  ({busy_par})")
         print(f"speed-up: {t_seq / t_par:.2f} x  (target >= {0.85 * args.workers:.2f} x)")
         print(f"scores identical: {same} ({len(a)} graded cells)")
         return 0 if same else 1
