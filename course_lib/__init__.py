@@ -8,6 +8,7 @@ Modules, one per concept:
 
 * :mod:`~course_lib.metrics`     measuring time and memory (``cl.measure``, ``cl.Timer``)
 * :mod:`~course_lib.checks`      helpers for the notebooks' test cells
+* :mod:`~course_lib.cases`       hidden tests' random cases, seeded per submission
 * :mod:`~course_lib.plots`       the figure style and the recurring charts
 * :mod:`~course_lib.ray_session` starting Ray the same way everywhere
 * :mod:`~course_lib.profile`     the machine and the environment check
@@ -28,6 +29,7 @@ Modules, one per concept:
 """
 
 from . import (
+    cases,
     checks,
     data,
     dataframes,
@@ -54,6 +56,7 @@ __all__ = [
     "Measurement",
     "Timer",
     "available_cpus",
+    "cases",
     "checks",
     "data",
     "dataframes",

@@ -13,6 +13,9 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # notebook kernels they start, which inherit this) out of the real home.
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="pms-test-cache-")
 atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], True)
+# The hidden tests' random cases (course_lib.cases): one fixed seed for the whole suite, so a
+# run repeats; grading sets its own per student, and tests that compare seeds set theirs
+os.environ.setdefault("COURSE_CASE_SEED", "course-tests")
 
 import pytest  # noqa: E402
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.wrong_answers import Master, all_wrong_answers, judge, run_with_ray
+from tests.wrong_answers import Master, all_wrong_answers, judge, memorised, run_with_ray
 
 WRONG = all_wrong_answers()
 NOTEBOOKS = sorted({w.notebook for w in WRONG})
@@ -40,7 +40,8 @@ def outcome(name: str) -> dict:
     m = master(name)
     return {"master": {e: m.failures(e) for e in m.exercises()},
             "wrong": judge(m, [w for w in WRONG if w.notebook == name]),
-            "untouched": m.untouched()}
+            "untouched": m.untouched(),
+            "memorised": {e: memorised(m, e) for e in sorted(m.exercises())}}
 
 
 def _slow_if_ray(values, notebook_of):
@@ -72,6 +73,31 @@ def test_the_untouched_student_notebook_fails_every_test_cell(name):
     for exercise, failed in outcome(name)["untouched"].items():
         passing = set(m.tests_of(exercise)) - set(failed)
         assert not passing, f"{name}: the untouched {exercise} passes {sorted(passing)}"
+
+
+@pytest.mark.filterwarnings("ignore")  # the replay runs the tests too
+@pytest.mark.parametrize("name", _slow_if_ray(NOTEBOOKS, lambda n: n))
+def test_an_answer_memorised_from_a_classmates_feedback_fails(name):
+    """Each exercise's hidden tests draw cases per student (course_lib.cases): an answer that
+    replays the master's results on the cases drawn for student A passes A's tests (so it is a
+    faithful memory of everything A's feedback could show) and fails B's, where the master
+    passes. Classes are not replayed call by call; they are listed, not judged, here."""
+    found = outcome(name)["memorised"]
+    problems = []
+    for exercise, r in sorted(found.items()):
+        if r["kind"] == "class":
+            continue
+        if r["master_other"]:
+            problems.append(f"{exercise}: the master fails under another seed: "
+                            f"{r['master_other']}")
+        elif r["own"]:
+            problems.append(f"{exercise}: the replay fails its own seed's tests, so this "
+                            f"check cannot judge it: {r['own']}")
+        elif not r["other"]:
+            problems.append(f"{exercise}: an answer memorised from another student's cases "
+                            "passes (no per-student random cases in its hidden tests)")
+    assert not problems, f"{name}:\n" + "\n".join(problems)
+    assert any(r["kind"] == "function" for r in found.values()), f"{name}: nothing judged"
 
 
 @pytest.mark.filterwarnings("ignore")  # wrong answers may divide by zero, overflow, ...

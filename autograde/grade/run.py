@@ -24,12 +24,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from course_lib.cases import SEED_ENV, seed_for
+
 from .. import integrity, sandbox
 from ..course import Course
 from ..sandbox import Limits
 from .plan import Job, Result
 
-__all__ = ["ForkServer", "conclude", "cpu_slots", "execute", "kill_marked", "launch",
+__all__ = ["ForkServer", "case_env", "conclude", "cpu_slots", "execute", "kill_marked", "launch",
            "marked_pids", "prepare_scratch"]
 
 
@@ -124,6 +126,7 @@ def _launch_in(scratch: Path, assignment: str, student: str, cpus: list[int] | N
                settings: str) -> tuple[str, str, float]:
     marker = f"AUTOGRADE_JOB={job}"
     env = _job_env(owner, n_cpus)
+    env.update(case_env(student, assignment))
     env["AUTOGRADE_JOB"] = job
     env[sandbox.ENV] = settings
 
@@ -148,6 +151,12 @@ def _launch_in(scratch: Path, assignment: str, student: str, cpus: list[int] | N
             proc.wait()
             kill_marked(marker)
     return status, reason, time.perf_counter() - t0
+
+
+def case_env(student: str, assignment: str) -> dict[str, str]:
+    """The seed of the hidden tests' random cases for this submission
+    (:mod:`course_lib.cases`): the same each time it is graded, another for each student."""
+    return {SEED_ENV: seed_for(student, assignment)}
 
 
 def _job_env(owner: str, n_cpus: int) -> dict[str, str]:
@@ -211,7 +220,8 @@ class ForkServer:
 
     def _run(self, scratch: Path, assignment: str, student: str, n_cpus: int,
              timeout_s: float, marker: str, settings: str) -> tuple[str, str, float]:
-        env = {"AUTOGRADE_JOB": marker, "COURSE_CPUS": str(n_cpus), sandbox.ENV: settings}
+        env = {"AUTOGRADE_JOB": marker, "COURSE_CPUS": str(n_cpus), sandbox.ENV: settings,
+               **case_env(student, assignment)}
         request = json.dumps({"scratch": str(scratch), "assignment": assignment,
                               "student": student, "cpus": self.cpus, "env": env})
         started = None

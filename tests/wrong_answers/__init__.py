@@ -254,3 +254,144 @@ class Master:
         """Graded test cells that belong to no exercise (:meth:`tests_of` never runs them)."""
         owned = {gid for e in self.exercises() for gid in self.tests_of(e)}
         return set(self.tests) - owned
+
+
+# --------------------------------------------------------------------------- memorising
+def _key(value):
+    """A hashable key of a call's arguments, equal for equal values (arrays by dtype, shape
+    and bytes; functions by their code; floats by repr, so NaN equals NaN)."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return ("nd", value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, float | np.floating):
+        return ("float", repr(float(value)))
+    if isinstance(value, bool | int | str | bytes | type(None) | np.integer | np.bool_):
+        return (type(value).__name__, value)
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, tuple(_key(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((repr(k), _key(v)) for k, v in value.items())))
+    if isinstance(value, set | frozenset):
+        return ("set", tuple(sorted(repr(v) for v in value)))
+    code = getattr(value, "__code__", None)
+    if code is not None:
+        return ("fn", getattr(value, "__qualname__", ""), code.co_code,
+                _key(getattr(value, "__defaults__", None)))
+    to_json = getattr(value, "to_json", None)  # pandas and Modin frames and series
+    if callable(to_json):
+        return (type(value).__name__, to_json())
+    return ("repr", repr(value))
+
+
+def _copy_into(target, source) -> None:
+    """Make ``target`` hold ``source``'s values in place (what a call did to its argument)."""
+    import numpy as np
+
+    if isinstance(target, np.ndarray) and isinstance(source, np.ndarray) \
+            and target.shape == source.shape:
+        target[...] = source
+    elif isinstance(target, list) and isinstance(source, list):
+        target[:] = source
+    elif isinstance(target, dict) and isinstance(source, dict):
+        target.clear()
+        target.update(source)
+
+
+def memoriser(solution: Callable) -> tuple[Callable, Callable]:
+    """(recorder, replay) for an answer that memorised ``solution``'s results on the cases
+    the tests ran: ``recorder`` calls the solution and writes down each call's arguments,
+    result (or exception) and what the call did to its arguments; ``replay`` gives back
+    exactly that for the same arguments (the same array, when the solution returned one of
+    its arguments) and raises :class:`LookupError` for any other."""
+    import copy
+
+    book: dict = {}
+
+    def recorder(*args, **kwargs):
+        key = _key((args, kwargs))
+        try:
+            result = solution(*args, **kwargs)
+        except Exception as exc:
+            book[key] = ("raise", exc, None, None)
+            raise
+        same = next((i for i, a in enumerate(args) if a is result), None)
+        try:
+            kept = copy.deepcopy(result)
+        except Exception:  # noqa: BLE001 - a result that cannot be copied is kept as it is
+            kept = result
+        try:
+            after = copy.deepcopy(list(args))
+        except Exception:  # noqa: BLE001 - arguments that cannot be copied: no effects kept
+            after = []
+        book[key] = ("return", kept, same, after)
+        return result
+
+    def replay(*args, **kwargs):
+        key = _key((args, kwargs))
+        if key not in book:
+            raise LookupError("these arguments are not among the memorised cases")
+        kind, value, same, after = book[key]
+        if kind == "raise":
+            raise value
+        for target, source in zip(args, after, strict=False):  # none kept: no effects
+            _copy_into(target, source)
+        if same is not None:
+            return args[same]
+        try:
+            return copy.deepcopy(value)
+        except Exception:  # noqa: BLE001
+            return value
+
+    return recorder, replay
+
+
+def _seeded(seed: str):
+    import contextlib
+    import os
+
+    from course_lib.cases import SEED_ENV
+
+    @contextlib.contextmanager
+    def scope():
+        old = os.environ.get(SEED_ENV)
+        os.environ[SEED_ENV] = seed
+        try:
+            yield
+        finally:
+            if old is None:
+                os.environ.pop(SEED_ENV, None)
+            else:
+                os.environ[SEED_ENV] = old
+    return scope()
+
+
+def memorised(master: Master, exercise: str, own: str = "student-a",
+              other: str = "student-b") -> dict:
+    """A classmate's feedback, memorised: the master's solution is recorded on the cases its
+    tests draw under the seed of student ``own``, and an answer that replays those results
+    (:func:`memoriser`) is graded under ``own``'s seed and under ``other``'s.
+
+    Returns {"master_other": the master's failures under ``other``'s seed (none expected),
+    "own": the replay's failures under ``own``'s (none: the replay is faithful), "other": its
+    failures under ``other``'s (some, where the hidden tests draw per-student cases),
+    "kind": "function", or "class" (a class is not memorised call by call: nothing run),
+    "unrecorded": test cells that fail with the recorder in place (left out of the rest)}."""
+    solution = master.namespace()[exercise]
+    if isinstance(solution, type):
+        return {"kind": "class", "master_other": {}, "own": {}, "other": {}, "unrecorded": {}}
+    recorder, replay = memoriser(solution)
+    replay.__name__ = getattr(solution, "__name__", exercise)
+    with _seeded(own):
+        # a test cell the recording itself fails (one measuring the solution's memory, which
+        # the copies add to) is left out of the comparison, and said
+        unrecorded = master.failures(exercise, {exercise: recorder})
+        own_failures = master.failures(exercise, {exercise: replay})
+    with _seeded(other):
+        master_other = master.failures(exercise)
+        other_failures = master.failures(exercise, {exercise: replay})
+
+    def kept(failures: dict) -> dict:
+        return {k: v for k, v in failures.items() if k not in unrecorded}
+    return {"kind": "function", "master_other": master_other, "own": kept(own_failures),
+            "other": kept(other_failures), "unrecorded": unrecorded}

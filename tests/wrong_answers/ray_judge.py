@@ -10,7 +10,7 @@ import sys
 
 def main(notebook: str) -> None:
     import course_lib as cl
-    from tests.wrong_answers import Master, all_wrong_answers, judge
+    from tests.wrong_answers import Master, all_wrong_answers, judge, memorised
 
     master = Master.load(notebook)
     wrong = [w for w in all_wrong_answers() if w.notebook == notebook]
@@ -18,7 +18,8 @@ def main(notebook: str) -> None:
         exercises = sorted({w.exercise for w in wrong} | master.exercises())
         outcome = {"master": {e: master.failures(e) for e in exercises},
                    "wrong": {k: list(v) for k, v in judge(master, wrong).items()},
-                   "untouched": master.untouched()}
+                   "untouched": master.untouched(),
+                   "memorised": {e: memorised(master, e) for e in sorted(master.exercises())}}
     print(json.dumps(outcome))
 
 
