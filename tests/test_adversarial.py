@@ -25,6 +25,7 @@ from autograde import sandbox, synthetic
 from autograde.course import Course, sha256_file
 from autograde.feedback import feedback
 from autograde.grade import Limits, grade, marked_pids
+from course_lib.cases import SEED_ENV, seed_for
 from tests.test_instructor import A0, _gradebook_scores, _make_course, _points, plant_in_hidden_test
 
 pytestmark = [pytest.mark.grading, pytest.mark.adversarial]
@@ -77,6 +78,14 @@ def _fixtures(course: Course, port: int) -> dict[str, tuple[object, str, float |
     F["correct_a"] = (synthetic.correct(A0), "ok", None)
     F["correct_b"] = (synthetic.correct(A0), "ok", None)
     F["blank"] = (synthetic.blank(A0), "ok", 0)
+    # the hidden tests' random cases are seeded per student (course_lib.cases): the kernel
+    # sees its own submission's seed, so an answer keyed to a classmate's cases fails
+    def keyed_to(seed: str) -> str:
+        return (f"import os\nif os.environ.get({SEED_ENV!r}) == {seed!r}:\n"
+                + "".join("    " + line + "\n" for line in correct.splitlines())
+                + "else:\n" + "".join("    " + line + "\n" for line in WRONG.splitlines()))
+    F["seeded_own"] = (_with(keyed_to(seed_for("seeded_own", A0))), "ok", None)
+    F["seeded_classmate"] = (_with(keyed_to(seed_for("seeded_own", A0))), "ok", 0)
 
     # --- runaway code
     # a cell past the per-cell limit is that cell's error, and grading goes on (nbgrader's
