@@ -25,6 +25,7 @@ def __autograde_install():
     import numpy.testing
 
     import course_lib
+    import course_lib.cases
     import course_lib.checks
 
     try:
@@ -47,13 +48,24 @@ def __autograde_install():
     code = {n: f.__code__ for n, f in c.items() if hasattr(f, "__code__")}
     helpers = {n: getattr(checks, n) for n in ("_fail", "_short")}
     top = {n: getattr(course_lib, n) for n in checks.__all__ if hasattr(course_lib, n)}
+    # the hidden tests' random cases: their functions, the classes' methods, and the seed
+    # the grader gave this submission (set again, or faked, it would draw a classmate's)
+    cases = course_lib.cases
+    cf = {n: getattr(cases, n) for n in cases.__all__ if callable(getattr(cases, n))}
+    cf.update({n: getattr(cases, n) for n in ("_short", "_as_case", "_call_text", "_unchanged")})
+    cm = {(k.__name__, n): v for k in (cases.Draw, cases.Case)
+          for n, v in vars(k).items() if callable(v)}
+    ccode = {key: f.__code__ for key, f in [*cf.items(), *cm.items()] if hasattr(f, "__code__")}
+    seed = cases.case_seed()
+    rng_factory = numpy.random.default_rng
     np_names = ("array", "asarray", "allclose", "isclose", "isnan", "abs", "all", "any",
                 "array_equal", "nanargmax", "unravel_index", "where", "ndarray", "float64",
                 "int64", "bool_", "True_", "array2string")
     np_ = {n: getattr(numpy, n) for n in np_names if hasattr(numpy, n)}
     npt = {n: getattr(numpy.testing, n) for n in dir(numpy.testing) if n.startswith("assert")}
     modules = {m: sys.modules[m] for m in ("builtins", "numpy", "numpy.testing", "course_lib",
-                                           "course_lib.checks", "numbers", "hmac", "hashlib")}
+                                           "course_lib.checks", "course_lib.cases", "numbers",
+                                           "hmac", "hashlib", "os", "copy", "numpy.random")}
     # names the notebooks bind to modules: in the notebook's namespace they must be those
     bound = {"np": numpy, "numpy": numpy, "cl": course_lib, "course_lib": course_lib}
     cls = type(shell) if shell is not None else None
@@ -111,6 +123,20 @@ def __autograde_install():
                 if getattr(checks, n, None) is not v]
         bad += [f"course_lib.{n}" for n, v in top.items() if getattr(course_lib, n, None) is not v]
         bad += [f"numpy.{n}" for n, v in np_.items() if getattr(numpy, n, None) is not v]
+        bad += [f"course_lib.cases.{n}" for n, v in cf.items() if getattr(cases, n, None) is not v]
+        bad += [f"course_lib.cases.{k}.{n}" for (k, n), v in cm.items()
+                if vars(getattr(cases, k)).get(n) is not v]
+        bad += [f"course_lib.cases.{key if isinstance(key, str) else '.'.join(key)} (its code)"
+                for key, v in ccode.items()
+                if getattr(cf.get(key) or cm.get(key), "__code__", None) is not v]
+        if numpy.random.default_rng is not rng_factory:
+            bad.append("numpy.random.default_rng")
+        try:
+            same_seed = cases.case_seed() == seed
+        except Exception:  # noqa: BLE001 - a broken seed is a changed one
+            same_seed = False
+        if not same_seed:
+            bad.append("the random cases' seed (COURSE_CASE_SEED)")
         bad += [f"numpy.testing.{n}" for n, v in npt.items()
                 if getattr(numpy.testing, n, None) is not v]
         bad += [f"sys.modules[{m!r}]" for m, v in modules.items() if sys.modules.get(m) is not v]

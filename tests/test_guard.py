@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -16,6 +17,7 @@ import pytest
 
 from autograde import integrity
 from autograde.sandbox import GUARD
+from course_lib.cases import SEED_ENV
 
 NAME, SECRET = "__autograde_verify_0123456789abcdef__", "s3cret"
 
@@ -39,9 +41,14 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def _verify_after(attack: str) -> dict:
+def _verify_after(attack: str, seed: str | None = "the-graders-seed") -> dict:
+    """The verifier's answer after ``attack``, in a kernel given ``seed`` (None: no seed, as
+    in a learner's own kernel)."""
+    env = {k: v for k, v in os.environ.items() if k != SEED_ENV}
+    if seed is not None:
+        env[SEED_ENV] = seed
     proc = subprocess.run([sys.executable, "-c", SCRIPT, str(GUARD), NAME, SECRET, attack],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -67,6 +74,14 @@ def test_the_verifier_answers_the_challenge_when_nothing_was_touched():
     ("import sys\nsys.settrace(lambda *a: None)", "trace"),
     ("get_ipython().set_custom_exc((AssertionError,), lambda *a, **k: None)", "handler"),
     ("import numpy\nnumpy.allclose = lambda *a, **k: True", "numpy.allclose"),
+    # the hidden tests' random cases (course_lib.cases): checked, drawn and seeded as given
+    ("import course_lib.cases as c\nc.check_cases = lambda *a, **k: 0", "check_cases"),
+    ("import course_lib.cases as c\nc.check_like.__code__ = (lambda *a, **k: None).__code__",
+     "check_like (its code)"),
+    ("import course_lib.cases as c\nc.Draw.size = lambda self, lo=0, hi=0: lo", "Draw.size"),
+    ("import os\nos.environ['COURSE_CASE_SEED'] = 'a-classmates-seed'", "seed"),
+    ("import os\ndel os.environ['COURSE_CASE_SEED']", "seed"),
+    ("import numpy\nnumpy.random.default_rng = lambda *a: None", "default_rng"),
 ], ids=lambda v: v if isinstance(v, str) and len(v) < 20 else None)
 def test_a_replaced_helper_or_added_hook_fails_the_check(attack, named):
     got = _verify_after(attack)
@@ -82,6 +97,12 @@ def test_a_replaced_helper_or_added_hook_fails_the_check(attack, named):
 def test_a_shadowed_or_replaced_verifier_cannot_answer(attack):
     got = _verify_after(attack)
     assert got["value"] != EXPECTED, got
+
+
+def test_the_seed_of_a_kernel_without_one_cannot_be_set_either():
+    got = _verify_after("import course_lib.cases as c\nc._SALT = 'a-classmates-seed'", seed=None)
+    assert not got["ok"] and "the random cases' seed" in got["error"], got
+    assert _verify_after("x = 1", seed=None)["value"] == EXPECTED
 
 
 def test_matplotlib_hooks_are_allowed():
