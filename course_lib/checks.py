@@ -12,6 +12,24 @@ failed test.
 Traceback (most recent call last):
 ...
 AssertionError: 0.1 + 0.2: expected 0.3, got 0.31
+
+Hidden tests also draw cases at random, seeded per submission, and compare the
+solution with a reference kept in the hidden test (:mod:`course_lib.cases`):
+a classmate's feedback cannot be memorised, and the types are compared exactly.
+
+>>> from course_lib.cases import Draw, check_cases
+>>> def reference(n, p):  # in the hidden test, never in course_lib
+...     return -(-n // p)  # ceil(n / p) in integers
+>>> draw = Draw("chunk_size", seed="7")
+>>> cases = [(draw.size(0, 1000), draw.integer(1, 64)) for _ in range(30)]
+>>> check_cases(lambda n, p: -(-n // p), reference, cases, seed=draw.seed)
+30
+>>> import math
+>>> check_cases(lambda n, p: math.ceil(n / p) * 1.0, reference, cases, what="chunk_size",
+...             seed=draw.seed)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+AssertionError: chunk_size, random case 1 of 30 (COURSE_CASE_SEED=7): <lambda>(...): expected an int, got ... (float)
 """
 
 from __future__ import annotations

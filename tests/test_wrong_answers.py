@@ -136,3 +136,10 @@ def test_the_untouched_check_would_see_a_solution_left_in_the_student_notebook()
     leaked = dataclasses.replace(m, stubs=dict(m.solutions), _base=None)
     assert all(not failed for failed in leaked.untouched().values())
     assert all(failed for failed in m.untouched().values())
+
+
+def test_the_seed_stress_tool_runs_a_master_under_many_seeds(capsys):
+    from tests.wrong_answers.stress import stress
+
+    assert stress("00_welcome", 3) == {}
+    assert "3 seeds" in capsys.readouterr().out
