@@ -190,7 +190,7 @@ def check_like(got, expected, rel: float = 1e-9, abs_: float = 1e-12, what: str 
     """Fail unless ``got`` has ``expected``'s type and (close) value, recursively.
 
     bool is not int; an int (Python or numpy integer) is expected where an int is, and
-    a whole float is not one; a float (any real but a bool) where a float is; a numpy
+    a whole float is not one; a float (Python or numpy, not an int) where a float is; a numpy
     array of the same dtype and shape where an array is; a tuple where a tuple is (not
     a list); dicts with the same keys; sets equal.
 
@@ -226,6 +226,8 @@ def check_like(got, expected, rel: float = 1e-9, abs_: float = 1e-12, what: str 
     elif isinstance(expected, numbers.Real):
         if isinstance(got, bool | np.bool_) or not isinstance(got, numbers.Real):
             raise kind("a number")
+        if isinstance(got, numbers.Integral):  # 2, where the text says 2.0
+            raise kind("a float")
         g, e = float(got), float(expected)
         if not (math.isnan(g) and math.isnan(e)) and not (
                 g == e or abs(g - e) <= max(rel * abs(e), abs_)):

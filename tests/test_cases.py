@@ -118,6 +118,8 @@ def test_keyword_cases_and_a_custom_check():
 
 @pytest.mark.parametrize("got, expected, message", [
     (1.0, 1, "expected an int"),
+    (1, 1.0, "expected a float"),
+    (np.int64(2), 2.0, "expected a float"),
     (True, 1, "expected an int"),
     (1, True, "expected a bool"),
     ([1, 2], (1, 2), "expected a tuple"),

@@ -60,3 +60,54 @@ def su_floor(T_baseline, T_new):
         raise ValueError("times must be > 0")
     S = T_baseline // T_new
     return S.item() if S.ndim == 0 else S
+
+
+def _checked(T_baseline, T_new):
+    T_baseline, T_new = np.asarray(T_baseline, float), np.asarray(T_new, float)
+    if np.any(T_baseline <= 0) or np.any(T_new <= 0):
+        raise ValueError("times must be > 0")
+    return T_baseline, T_new
+
+
+@wrong("speedup", "rounded to two decimals (the visible examples have two)")
+def su_rounded(T_baseline, T_new):
+    S = np.round(np.divide(*_checked(T_baseline, T_new)), 2)
+    return float(S) if S.ndim == 0 else S
+
+
+@wrong("speedup", "an int when the ratio is whole (10 / 5 gives 2)")
+def su_int_when_whole(T_baseline, T_new):
+    S = np.divide(*_checked(T_baseline, T_new))
+    if S.ndim == 0:
+        return int(S) if float(S).is_integer() else float(S)
+    return S
+
+
+@wrong("speedup", "float32 arrays (half the memory)")
+def su_float32(T_baseline, T_new):
+    S = np.divide(*_checked(T_baseline, T_new))
+    return float(S) if S.ndim == 0 else S.astype(np.float32)
+
+
+@wrong("speedup", "a time under a nanosecond counted as zero (`<= 1e-9`)")
+def su_tiny_is_zero(T_baseline, T_new):
+    T_baseline, T_new = np.asarray(T_baseline, float), np.asarray(T_new, float)
+    if np.any(T_baseline <= 1e-9) or np.any(T_new <= 1e-9):
+        raise ValueError("times must be > 0")
+    S = T_baseline / T_new
+    return float(S) if S.ndim == 0 else S
+
+
+@wrong("speedup", "np.divide(..., out=a new array): a 0-d array, not a float, for two numbers")
+def su_zero_d(T_baseline, T_new):
+    T_baseline, T_new = _checked(T_baseline, T_new)
+    return np.divide(T_baseline, T_new, out=np.empty(np.broadcast(T_baseline, T_new).shape))
+
+
+@wrong("speedup", "checks only the first element of an array")
+def su_first_only(T_baseline, T_new):
+    T_baseline, T_new = np.asarray(T_baseline, float), np.asarray(T_new, float)
+    if T_baseline.flat[0] <= 0 or T_new.flat[0] <= 0:
+        raise ValueError("times must be > 0")
+    S = T_baseline / T_new
+    return float(S) if S.ndim == 0 else S

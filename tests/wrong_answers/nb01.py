@@ -355,3 +355,218 @@ def ax_divide_by_a(a, x, y):
     y += x
     y *= a
     return y
+
+
+# --- issue 18: kind inputs, types, unstated cases --------------------------------------------
+
+@wrong("latency_percentiles", "rank ceil(p / 100 * n): 7 / 100 * 100 is 7.000000000000001")
+def lp_float_rank(latencies, ps=(50, 95, 99)):
+    return _percentiles(latencies, ps, lambda p, n: math.ceil(p / 100 * n))
+
+
+@wrong("latency_percentiles", "the samples as given: ints for a list of ints")
+def lp_int_values(latencies, ps=(50, 95, 99)):
+    samples = sorted(latencies)
+    if not samples:
+        raise ValueError("no latencies")
+    out = {}
+    for p in ps:
+        if not 0 < p <= 100:
+            raise ValueError(p)
+        out[p] = samples[math.ceil(p * len(samples) / 100) - 1]
+    return out
+
+
+@wrong("latency_percentiles", "np.unique instead of np.sort (repeated latencies dropped)")
+def lp_unique(latencies, ps=(50, 95, 99)):
+    return _percentiles(latencies, ps, lambda p, n: math.ceil(p * n / 100), sort=np.unique)
+
+
+@wrong("utilization", "clips to [0, end] (the window assumed to start at 0)")
+def ut_from_zero(busy_intervals, start, end):
+    if not end > start:
+        raise ValueError("window")
+    covered, reach = 0.0, 0
+    for b, f in sorted(busy_intervals):
+        b, f = max(b, reach), min(f, end)
+        if f > b:
+            covered += f - b
+            reach = f
+    return covered / (end - start)
+
+
+@wrong("utilization", "rounded to two decimals")
+def ut_rounded(busy_intervals, start, end):
+    if not end > start:
+        raise ValueError("window")
+    covered, reach = 0.0, start
+    for b, f in sorted(busy_intervals):
+        b, f = max(b, reach), min(f, end)
+        if f > b:
+            covered += f - b
+            reach = f
+    return round(covered / (end - start), 2)
+
+
+@wrong("utilization", "returns the int 0 when no interval is given")
+def ut_int_zero(busy_intervals, start, end):
+    if not end > start:
+        raise ValueError("window")
+    if not busy_intervals:
+        return 0
+    covered, reach = 0.0, start
+    for b, f in sorted(busy_intervals):
+        b, f = max(b, reach), min(f, end)
+        if f > b:
+            covered += f - b
+            reach = f
+    return covered / (end - start)
+
+
+@wrong("utilization", "merges each interval with the one before only (reach = its finish)")
+def ut_previous_only(busy_intervals, start, end):
+    if not end > start:
+        raise ValueError("window")
+    covered, prev_f = 0.0, start
+    for b, f in sorted(busy_intervals):
+        lo, hi = max(b, prev_f, start), min(f, end)
+        if hi > lo:
+            covered += hi - lo
+        prev_f = f
+    return covered / (end - start)
+
+
+def _pt(W, t, P):
+    W, t, P = (np.asarray(v, dtype=float) for v in (W, t, P))
+    if np.any(P <= 0) or np.any(W < 0) or np.any(t < 0):
+        raise ValueError("P > 0, W >= 0, t >= 0")
+    return W * t / P
+
+
+@wrong("predict_time", "float32 arrays")
+def pt_float32(W, t, P):
+    T = _pt(W, t, P)
+    return float(T) if T.ndim == 0 else T.astype(np.float32)
+
+
+@wrong("predict_time", "an int when the time is whole")
+def pt_int_when_whole(W, t, P):
+    T = _pt(W, t, P)
+    if T.ndim == 0:
+        return int(T) if float(T).is_integer() else float(T)
+    return T
+
+
+@wrong("predict_time", "rounded to the nanosecond (np.round(T, 9))")
+def pt_nanoseconds(W, t, P):
+    T = np.round(_pt(W, t, P), 9)
+    return float(T) if T.ndim == 0 else T
+
+
+@wrong("fit_linear_cost", "returns a list [T0, c]")
+def fl_list(sizes, times):
+    n, T = np.asarray(sizes, float), np.asarray(times, float)
+    if n.size != T.size or np.unique(n).size < 2:
+        raise ValueError("bad input")
+    c, T0 = np.polyfit(n, T, 1)
+    return [float(T0), float(c)]
+
+
+@wrong("fit_linear_cost", "averages the timings of each size first (repeats weigh as one)")
+def fl_mean_per_size(sizes, times):
+    n, T = np.asarray(sizes, float), np.asarray(times, float)
+    if n.size != T.size or np.unique(n).size < 2:
+        raise ValueError("bad input")
+    u = np.unique(n)
+    m = np.array([T[n == v].mean() for v in u])
+    c, T0 = np.polyfit(u, m, 1)
+    return float(T0), float(c)
+
+
+@wrong("fit_linear_cost", "sorts the sizes (not the times with them)")
+def fl_sorts_sizes(sizes, times):
+    n, T = np.sort(np.asarray(sizes, float)), np.asarray(times, float)
+    if n.size != T.size or np.unique(n).size < 2:
+        raise ValueError("bad input")
+    c, T0 = np.polyfit(n, T, 1)
+    return float(T0), float(c)
+
+
+@wrong("quantize_int8", "rounds half away from zero (floor(|v| + 0.5)), not to even")
+def qi_half_away(x):
+    x = np.asarray(x, dtype=float)
+    amax = float(np.max(np.abs(x))) if x.size else 0.0
+    scale = amax / 127 if amax > 0 else 1.0
+    v = x / scale
+    return (np.sign(v) * np.floor(np.abs(v) + 0.5)).astype(np.int8), scale
+
+
+@wrong("quantize_int8", "computes in x's own dtype: float32 input gives a float32 scale")
+def qi_own_dtype(x):
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        x = x.astype(float)
+    amax = np.max(np.abs(x))
+    scale = amax / x.dtype.type(127) if amax > 0 else 1.0
+    return np.round(x / scale).astype(np.int8), scale
+
+
+@wrong("quantize_int8", "returns a list [q, scale]")
+def qi_list(x):
+    x = np.asarray(x, dtype=float)
+    amax = float(np.max(np.abs(x))) if x.size else 0.0
+    scale = amax / 127 if amax > 0 else 1.0
+    return [np.round(x / scale).astype(np.int8), scale]
+
+
+@wrong("dequantize_int8", "float16 (half the memory again)")
+def dq_float16(q, scale):
+    return (np.asarray(q).astype(np.float32) * np.float32(scale)).astype(np.float16)
+
+
+@wrong("dequantize_int8", "scale cast to float32 and multiplied as int8: overflows past 127")
+def dq_int_product(q, scale):
+    q = np.asarray(q)
+    if float(scale) >= 1 and float(scale).is_integer():
+        return (q * np.int8(scale)).astype(np.float32)
+    return q.astype(np.float32) * np.float32(scale)
+
+
+@wrong("axpy_inplace", "the tail y[-(n % chunk):]: when the chunk divides n, the whole y again")
+def ax_tail_divides(a, x, y):
+    chunk, n = 8192, len(x)
+    buffer = np.empty(chunk, dtype=y.dtype)
+    for lo in range(0, n - n % chunk, chunk):
+        np.multiply(x[lo:lo + chunk], a, out=buffer)
+        y[lo:lo + chunk] += buffer
+    rest = n % chunk
+    part = buffer[:rest] if rest else buffer[:0]
+    np.multiply(x[-rest:] if rest else x[:0], a, out=part)
+    if rest:
+        y[-rest:] += part
+    else:
+        y[-rest:] += a * x[-rest:]  # y[-0:] is all of y
+    return y
+
+
+@wrong("axpy_inplace", "a = 0 shortcut returns a copy of y")
+def ax_zero_copy(a, x, y):
+    if a == 0:
+        return y.copy()
+    chunk = 8192
+    buffer = np.empty(chunk, dtype=y.dtype)
+    for lo in range(0, len(x), chunk):
+        part = buffer[: min(chunk, len(x) - lo)]
+        np.multiply(x[lo:lo + chunk], a, out=part)
+        y[lo:lo + chunk] += part
+    return y
+
+
+@wrong("axpy_inplace", "a float64 buffer: a float32 y comes back as a new float64 array")
+def ax_float64(a, x, y):
+    if y.dtype == np.float64:
+        return ax_zero_copy(a, x, y) if a != 0 else y
+    out = y.astype(np.float64)
+    for lo in range(0, len(x), 8192):
+        out[lo:lo + 8192] += a * x[lo:lo + 8192]
+    return out

@@ -486,3 +486,204 @@ def fp_upper_clip(Ps, speedups):
     P, S = np.asarray(Ps, float), np.asarray(speedups, float)
     x, y = 1 - 1 / P, 1 - 1 / S
     return float(min(np.sum(x * y) / np.sum(x * x), 1.0))
+
+
+# --- issue 18: kind inputs, types, unstated cases --------------------------------------------
+
+@wrong("data_dependences", "a sorted list of pairs, not a set")
+def dd_sorted_list(ops):
+    last_writer, pairs = {}, set()
+    for j, (output, inputs) in enumerate(ops):
+        for name in inputs:
+            if name in last_writer:
+                pairs.add((last_writer[name], j))
+        last_writer[output] = j
+    return sorted(pairs)
+
+
+@wrong("data_dependences", "ops.index(op) for j: a repeated op gets the first one's index")
+def dd_index_of_op(ops):
+    last_writer, pairs = {}, set()
+    for op in ops:
+        j = ops.index(op)
+        output, inputs = op
+        for name in inputs:
+            if name in last_writer and last_writer[name] != j:
+                pairs.add((last_writer[name], j))
+        last_writer[output] = j
+    return pairs
+
+
+@wrong("critical_path", "the path as a tuple, not a list")
+def cp_tuple_path(durations, deps):
+    order, preds, _ = _topo(durations, deps)
+    length, path = _longest(durations, order, preds)
+    return length, tuple(path)
+
+
+@wrong("critical_path", "returns a list [length, path], not a tuple")
+def cp_list_result(durations, deps):
+    order, preds, _ = _topo(durations, deps)
+    return list(_longest(durations, order, preds))
+
+
+@wrong("critical_path", "tasks in name order (assumes names sort topologically)")
+def cp_name_order(durations, deps):
+    _topo(durations, deps)  # the checks
+    finish, came_from = {}, {}
+    for t in sorted(durations):
+        preds = list(deps.get(t, ()))
+        best = max(preds, key=lambda p: finish.get(p, 0), default=None)
+        came_from[t] = best
+        finish[t] = (finish.get(best, 0) if best is not None else 0) + durations[t]
+    end = max(finish, key=finish.get)
+    path = [end]
+    while came_from[path[-1]] is not None and len(path) <= len(durations):
+        path.append(came_from[path[-1]])
+    return finish[end], path[::-1]
+
+
+@wrong("list_schedule", "ties of the remaining path broken by the longer task, then by name")
+def ls_tie_longer_task(durations, deps, P):
+    _, _, succ = _topo(durations, deps)
+    rank = _bottom_levels(durations, succ)
+    return _list_schedule(durations, deps, P, key=lambda t: (-rank[t], -durations[t], t))
+
+
+@wrong("list_schedule", "priority by the earliest start (top level), not the remaining path")
+def ls_top_level(durations, deps, P):
+    order, preds, _ = _topo(durations, deps)
+    top = {}
+    for t in order:
+        top[t] = max((top[p] + durations[p] for p in preds[t]), default=0)
+    return _list_schedule(durations, deps, P, key=lambda t: (top[t], t))
+
+
+@wrong("list_schedule", "ties by the number in the name (natural order: t9 before t10)")
+def ls_natural_names(durations, deps, P):
+    import re
+
+    _, _, succ = _topo(durations, deps)
+    rank = _bottom_levels(durations, succ)
+
+    def natural(t):
+        return [int(s) if s.isdigit() else s for s in re.split(r"(\d+)", t)]
+    return _list_schedule(durations, deps, P, key=lambda t: (-rank[t], natural(t)))
+
+
+@wrong("work_span_bounds", "returns a list [min_time, max_speedup]")
+def ws_list(durations, deps, P):
+    W, span = sum(durations.values()), _span(durations, deps)
+    return [max(W / P, span), min(P, W / span)]
+
+
+@wrong("work_span_bounds", "a numpy array of the two bounds")
+def ws_array(durations, deps, P):
+    W, span = sum(durations.values()), _span(durations, deps)
+    return np.array([max(W / P, span), min(P, W / span)])
+
+
+@wrong("amdahl_speedup", "P = 1 special-cased: returns the int 1")
+def am_p_one_int(f, P):
+    if np.ndim(P) == 0 and np.ndim(f) == 0 and P == 1:
+        if not 0 <= f <= 1:
+            raise ValueError("f")
+        return 1
+    f, P = np.asarray(f, float), np.asarray(P, float)
+    if np.any((f < 0) | (f > 1)) or np.any(P < 1):
+        raise ValueError("bad f or P")
+    return _out(1 / ((1 - f) + f / P))
+
+
+@wrong("amdahl_speedup", "f = 1 special-cased: returns P as given (an int)")
+def am_f_one_p(f, P):
+    if np.ndim(P) == 0 and np.ndim(f) == 0 and f == 1 and P >= 1:
+        return P
+    f, P = np.asarray(f, float), np.asarray(P, float)
+    if np.any((f < 0) | (f > 1)) or np.any(P < 1):
+        raise ValueError("bad f or P")
+    return _out(1 / ((1 - f) + f / P))
+
+
+@wrong("amdahl_speedup", "rounded to four decimals")
+def am_rounded(f, P):
+    f, P = np.asarray(f, float), np.asarray(P, float)
+    if np.any((f < 0) | (f > 1)) or np.any(P < 1):
+        raise ValueError("bad f or P")
+    return _out(np.round(1 / ((1 - f) + f / P), 4))
+
+
+@wrong("amdahl_speedup", "float32 arrays")
+def am_float32(f, P):
+    f, P = np.asarray(f, float), np.asarray(P, float)
+    if np.any((f < 0) | (f > 1)) or np.any(P < 1):
+        raise ValueError("bad f or P")
+    S = 1 / ((1 - f) + f / P)
+    return float(S) if S.ndim == 0 else S.astype(np.float32)
+
+
+@wrong("gustafson_speedup", "P must be a whole number of workers (a fractional P raises)")
+def gu_whole_p(s, P):
+    s, P = np.asarray(s, float), np.asarray(P, float)
+    if np.any((s < 0) | (s > 1)) or np.any(P < 1) or np.any(P != np.floor(P)):
+        raise ValueError("bad s or P")
+    return _out(s + P * (1 - s))
+
+
+@wrong("gustafson_speedup", "P truncated to a whole number of workers")
+def gu_int_p(s, P):
+    s, P = np.asarray(s, float), np.asarray(P, float)
+    if np.any((s < 0) | (s > 1)) or np.any(P < 1):
+        raise ValueError("bad s or P")
+    return _out(s + np.floor(P) * (1 - s))
+
+
+@wrong("gustafson_speedup", "s = 0 special-cased: returns P as given (an int)")
+def gu_s_zero_p(s, P):
+    if np.ndim(P) == 0 and np.ndim(s) == 0 and s == 0 and P >= 1:
+        return P
+    s, P = np.asarray(s, float), np.asarray(P, float)
+    if np.any((s < 0) | (s > 1)) or np.any(P < 1):
+        raise ValueError("bad s or P")
+    return _out(s + P * (1 - s))
+
+
+@wrong("karp_flatt", "P >= 2 required (a fractional 1 < P < 2 raises)")
+def kf_p_two(speedup, P):
+    S, P = np.asarray(speedup, float), np.asarray(P, float)
+    if np.any(P < 2):
+        raise ValueError("P must be at least 2")
+    return _out((1 / S - 1 / P) / (1 - 1 / P))
+
+
+@wrong("karp_flatt", "P truncated to a whole number of workers")
+def kf_int_p(speedup, P):
+    S, P = np.asarray(speedup, float), np.asarray(P, float)
+    if np.any(P <= 1):
+        raise ValueError("P must be > 1")
+    P = np.floor(P)
+    return _out((1 / S - 1 / P) / (1 - 1 / P))
+
+
+@wrong("karp_flatt", "rounded to three decimals")
+def kf_rounded(speedup, P):
+    S, P = np.asarray(speedup, float), np.asarray(P, float)
+    if np.any(P <= 1):
+        raise ValueError("P must be > 1")
+    return _out(np.round((1 / S - 1 / P) / (1 - 1 / P), 3))
+
+
+@wrong("fit_parallel_fraction", "clipped with ints: min(max(f, 0), 1) gives the int 0 or 1")
+def fp_int_clip(Ps, speedups):
+    x, y = 1 - 1 / np.asarray(Ps, float), 1 - 1 / np.asarray(speedups, float)
+    f = float(np.sum(x * y) / np.sum(x * x))
+    return min(max(f, 0), 1)
+
+
+@wrong("fit_parallel_fraction", "averages the speed-ups of a repeated P first")
+def fp_mean_per_p(Ps, speedups):
+    P, S = np.asarray(Ps, float), np.asarray(speedups, float)
+    u = np.unique(P)
+    S = np.array([S[P == p].mean() for p in u])
+    x, y = 1 - 1 / u, 1 - 1 / S
+    return float(np.clip(np.sum(x * y) / np.sum(x * x), 0, 1))
