@@ -192,7 +192,9 @@ def check_like(got, expected, rel: float = 1e-9, abs_: float = 1e-12, what: str 
     bool is not int; an int (Python or numpy integer) is expected where an int is, and
     a whole float is not one; a float (Python or numpy, not an int) where a float is; a numpy
     array of the same dtype and shape where an array is; a tuple where a tuple is (not
-    a list); dicts with the same keys; sets equal.
+    a list); dicts with the same keys; sets equal. Every value, key and item must be of
+    Python's or numpy's own types: a subclass (whose ``__eq__`` or ``__float__`` may lie)
+    fails.
 
     >>> check_like((1, 2.0, np.zeros(2)), (1, 2.0 + 1e-12, np.zeros(2)))
     >>> check_like([1.0, 2.0], (1.0, 2.0), what="pair")
@@ -210,6 +212,9 @@ def check_like(got, expected, rel: float = 1e-9, abs_: float = 1e-12, what: str 
     def kind(label: str):
         return fail(f"expected {label}, got {_short(got)} ({type(got).__name__})")
 
+    if not _plain(got):  # a subclass can lie in __eq__, __float__, __getitem__, ...
+        raise fail(f"expected a plain value (Python's or numpy's own types), got an object of "
+                   f"type {type(got).__qualname__}")
     if expected is None:
         if got is not None:
             raise kind("None")
@@ -265,6 +270,9 @@ def check_like(got, expected, rel: float = 1e-9, abs_: float = 1e-12, what: str 
     elif isinstance(expected, dict):
         if not isinstance(got, dict):
             raise kind("a dict")
+        odd = [k for k in got if not _plain(k)]
+        if odd:
+            raise fail(f"expected plain keys, got a key of type {type(odd[0]).__qualname__}")
         if set(got) != set(expected):
             raise fail(f"expected keys {_short(sorted(expected, key=repr))}, "
                        f"got {_short(sorted(got, key=repr))}")
@@ -273,11 +281,22 @@ def check_like(got, expected, rel: float = 1e-9, abs_: float = 1e-12, what: str 
     elif isinstance(expected, set | frozenset):
         if not isinstance(got, set | frozenset):
             raise kind("a set")
+        odd = [v for v in got if not _plain(v)]
+        if odd:
+            raise fail(f"expected plain items, got one of type {type(odd[0]).__qualname__}")
         if set(got) != set(expected):
             raise fail(f"expected {_short(expected)}, got {_short(got)}")
     else:
         raise TypeError(f"check_like: cannot compare a {type(expected).__name__}; convert "
                         "the reference's result to plain values first")
+
+
+def _plain(value) -> bool:
+    """Of a type of Python's or numpy's own (not a subclass a submission defined); tuples
+    of such, as dict keys and set items may be."""
+    if isinstance(value, tuple) and type(value) is tuple:
+        return all(_plain(v) for v in value)
+    return type(value).__module__ in ("builtins", "numpy")
 
 
 def _call_text(fn: Callable, case: Case) -> str:

@@ -141,6 +141,29 @@ def test_check_like_compares_types_exactly(got, expected, message):
         check_like(got, expected, what="x")
 
 
+class _Liar(float):
+    def __eq__(self, other):
+        return True
+
+    def __float__(self):
+        return 0.3
+
+    __hash__ = float.__hash__
+
+
+def test_check_like_refuses_objects_that_could_lie():
+    with pytest.raises(AssertionError, match="plain value"):
+        check_like(_Liar(7.0), 0.3, what="x")
+    with pytest.raises(AssertionError, match="plain value"):
+        check_like((1.0, _Liar(7.0)), (1.0, 0.3), what="x")
+    with pytest.raises(AssertionError, match="plain keys"):
+        check_like({_Liar(1.0): 2.0}, {1.0: 2.0}, what="x")
+    with pytest.raises(AssertionError, match="plain items"):
+        check_like({_Liar(1.0)}, {1.0}, what="x")
+    with pytest.raises(AssertionError, match="plain value"):
+        check_like(np.zeros(2).view(type("Sub", (np.ndarray,), {})), np.zeros(2), what="x")
+
+
 def test_check_like_accepts_what_the_text_allows():
     check_like(np.int64(3), 3)
     check_like(np.float32(0.5), 0.5)
