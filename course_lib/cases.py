@@ -359,14 +359,31 @@ def check_cases(solution: Callable, reference: Callable, cases: Iterable, *,
     return len(cases)
 
 
+def _same(before, after) -> bool:
+    """Whether an argument is as it was: arrays by dtype, shape and values (NaN equal to
+    NaN), containers item by item, anything else by ``==`` (True where that cannot say)."""
+    if isinstance(before, np.ndarray) or isinstance(after, np.ndarray):
+        if not (isinstance(before, np.ndarray) and isinstance(after, np.ndarray)):
+            return False
+        if before.dtype != after.dtype or before.shape != after.shape:
+            return False
+        nan_ok = before.dtype.kind in "fc"
+        return bool(np.array_equal(before, after, equal_nan=nan_ok))
+    if isinstance(before, list | tuple) and isinstance(after, list | tuple):
+        return (type(before) is type(after) and len(before) == len(after)
+                and all(_same(b, a) for b, a in zip(before, after, strict=True)))
+    if isinstance(before, dict) and isinstance(after, dict):
+        return (before.keys() == after.keys()
+                and all(_same(before[k], after[k]) for k in before))
+    if isinstance(before, float) and isinstance(after, float) \
+            and math.isnan(before) and math.isnan(after):
+        return True
+    try:
+        return bool(before == after)
+    except Exception:  # noqa: BLE001 - objects without a plain ==: not checked
+        return True
+
+
 def _unchanged(before, after, what: str) -> None:
-    if isinstance(before, np.ndarray) and isinstance(after, np.ndarray):
-        same = before.shape == after.shape and bool(np.array_equal(before, after,
-                                                                   equal_nan=True))
-    else:
-        try:
-            same = bool(before == after)
-        except Exception:  # noqa: BLE001 - objects without a plain ==: not checked
-            return
-    if not same:
+    if not _same(before, after):
         raise AssertionError(f"{what} was changed by the call; it must not be")

@@ -15,6 +15,10 @@ imported, so a notebook calls :func:`setup` first, then ``from numba import cuda
 * :func:`copy_time` models one host<->device copy as latency + bytes / bandwidth,
   with the published bandwidths in :data:`LINKS`; :class:`Transfers` counts the
   bytes a piece of code copies each way.
+* :func:`recording_array` (simulator only) wraps an array so that a kernel's every
+  element access is logged with the thread that made it; :func:`write_problems`
+  says which elements were written by no thread, by several, by the wrong one,
+  or outside the array: how tests see a kernel's *method*, not only its values.
 
 Nothing here imports numba at import time or changes the environment; only
 :func:`setup` does, on purpose.
@@ -46,12 +50,15 @@ __all__ = [
     "SIMULATOR_LABEL",
     "KernelRun",
     "Link",
+    "Access",
     "Transfers",
     "copy_time",
     "device_name",
     "on_simulator",
+    "recording_array",
     "run_kernel",
     "setup",
+    "write_problems",
 ]
 
 ENV_VAR = "NUMBA_ENABLE_CUDASIM"
@@ -508,3 +515,170 @@ class Transfers:
         if measured is not None:
             text += f"; measured: {format_time(measured)}"
         return text
+
+
+# --------------------------------------------------------------------------- recording accesses
+
+
+@dataclass(frozen=True)
+class Access:
+    """One element access by a kernel: ``kind`` ``"read"`` or ``"write"``, the ``index``
+    as the kernel gave it (a tuple of ints; a negative one is kept as it was), and the
+    global ``thread`` that made it, ``(x, y, z)`` as ``cuda.grid(3)`` numbers it (None
+    for an access from outside a kernel)."""
+
+    kind: str
+    index: tuple
+    thread: tuple[int, int, int] | None
+
+
+def _index_key(idx):
+    items = idx if isinstance(idx, tuple) else (idx,)
+    out = []
+    for v in items:
+        if isinstance(v, bool | np.bool_) or not isinstance(v, int | np.integer):
+            return tuple(items)  # a slice or an array: kept as it was given
+        out.append(int(v))
+    return tuple(out)
+
+
+def _current_thread_id() -> tuple[int, int, int] | None:
+    """The global (x, y, z) of the simulator's thread running now (None outside a kernel).
+
+    The simulator runs each GPU thread as a ``threading.Thread`` that knows its
+    ``blockIdx`` and ``threadIdx``; its block manager knows the block's shape."""
+    import threading
+
+    t = threading.current_thread()
+    block, thread = getattr(t, "blockIdx", None), getattr(t, "threadIdx", None)
+    manager = getattr(t, "_manager", None)
+    if block is None or thread is None or manager is None:
+        return None
+    dims = tuple(manager._block_dim)
+    return tuple(int(b) * int(d) + int(i) for b, d, i in zip(tuple(block), dims, tuple(thread),
+                                                             strict=True))
+
+
+_RECORDING_CLASS: list = []
+
+
+def _recording_class():
+    if not _RECORDING_CLASS:
+        from numba.cuda.simulator.cudadrv.devicearray import FakeCUDAArray
+
+        class RecordingArray(FakeCUDAArray):
+            """A simulator device array that logs every element access (see recording_array)."""
+
+            def __init__(self, ary, accesses):
+                super().__init__(ary)
+                self.accesses = accesses
+
+            def __getitem__(self, idx):
+                self.accesses.append(Access("read", _index_key(idx), _current_thread_id()))
+                return super().__getitem__(idx)
+
+            def __setitem__(self, idx, val):
+                self.accesses.append(Access("write", _index_key(idx), _current_thread_id()))
+                return super().__setitem__(idx, val)
+
+            def writes(self) -> list[Access]:
+                """The logged writes, in the order they happened."""
+                return [a for a in self.accesses if a.kind == "write"]
+
+            def reads(self) -> list[Access]:
+                """The logged reads, in the order they happened."""
+                return [a for a in self.accesses if a.kind == "read"]
+
+        _RECORDING_CLASS.append(RecordingArray)
+    return _RECORDING_CLASS[0]
+
+
+def recording_array(host_array):
+    """A device array for numba's **simulator** that logs each element access of a kernel.
+
+    Pass it to a kernel like any device array; afterwards its ``accesses`` list holds
+    one :class:`Access` per element read or written, with the global thread that made
+    it, and ``writes()`` / ``reads()`` select them; ``copy_to_host()`` gives the values.
+    The array is ``host_array`` itself (not a copy): a view of a larger buffer works,
+    and the same recording array may be passed twice (in place). Only the simulator
+    runs kernels in Python, where accesses can be seen: on a GPU this raises
+    ``RuntimeError`` (check :func:`on_simulator` first).
+
+    In a notebook (after :func:`setup` chose the simulator)::
+
+        out = cl.gpu.recording_array(np.full(5, np.nan))
+        kernel[2, 4](x, out)
+        cl.gpu.write_problems(out.accesses, (5,), owner=lambda i: i[0])   # [] when right
+    """
+    if not on_simulator():
+        raise RuntimeError("recording_array needs numba's CUDA simulator (kernels run in "
+                           "Python there); on a GPU, accesses cannot be seen from Python")
+    if not isinstance(host_array, np.ndarray):
+        raise TypeError(f"recording_array wraps a numpy array, got {type(host_array).__name__}")
+    return _recording_class()(host_array, [])
+
+
+def write_problems(accesses, shape, owner=None, name: str = "out", limit: int = 5) -> list[str]:
+    """What is wrong with a kernel's writes to an array of ``shape``: every element must be
+    written exactly once, at an index inside the array (no negative index), by a thread
+    of the kernel, and (with ``owner``) by the thread ``owner(index)``, an int (the
+    global x of a 1D grid) or a tuple (x, y) of a 2D one. Returns at most ``limit``
+    messages, [] when all is well. Reads are ignored.
+
+    >>> log = [Access("write", (0,), (0, 0, 0)), Access("write", (1,), (1, 0, 0)),
+    ...        Access("read", (1,), (0, 0, 0)), Access("write", (2,), (0, 0, 0))]
+    >>> write_problems(log, (3,))
+    []
+    >>> write_problems(log, (3,), owner=lambda i: i[0] % 2)     # a grid of 2 threads
+    []
+    >>> write_problems(log, (4,), owner=lambda i: i[0])
+    ['out[2] written by thread 0, expected thread 2', 'out[3] never written']
+    >>> write_problems(log + [Access("write", (1,), (3, 0, 0))], (3,))
+    ['out[1] written 2 times (by threads 1, 3): each element exactly once']
+    >>> write_problems([Access("write", (-1,), (0, 0, 0)), Access("write", (0,), (1, 0, 0))], (1,))
+    ['out[-1] written (by thread 0): outside out, of shape (1,)']
+    """
+    shape = tuple(int(s) for s in shape)
+    problems: list[str] = []
+    by_index: dict = {}
+
+    def show(index):
+        return f"{name}[{', '.join(str(i) for i in index)}]"
+
+    def who(thread, dims):
+        if thread is None:
+            return "the host (outside a kernel)"
+        return f"thread {thread[0]}" if dims == 1 else f"thread {tuple(thread[:dims])}"
+
+    dims = 1
+    for a in accesses:
+        if a.kind != "write":
+            continue
+        index = a.index
+        inside = (len(index) == len(shape) and all(isinstance(i, int) for i in index)
+                  and all(0 <= i < s for i, s in zip(index, shape, strict=True)))
+        if not inside:
+            problems.append(f"{show(index)} written (by {who(a.thread, 1)}): outside "
+                            f"{name}, of shape {shape}")
+            continue
+        by_index.setdefault(index, []).append(a.thread)
+    for index in np.ndindex(*shape):
+        threads = by_index.get(index, [])
+        if not threads:
+            problems.append(f"{show(index)} never written")
+            continue
+        if owner is not None:
+            want = owner(index)
+            dims = 1 if isinstance(want, int | np.integer) else len(want)
+            want = (int(want),) if dims == 1 else tuple(int(w) for w in want)
+        if len(threads) > 1:
+            names = ", ".join(str(t[0]) if dims == 1 and t is not None else str(t)
+                              for t in sorted(threads, key=lambda t: (t is not None, t or ())))
+            problems.append(f"{show(index)} written {len(threads)} times (by threads {names}): "
+                            "each element exactly once")
+        elif owner is not None:
+            got = threads[0]
+            if got is None or tuple(got[:dims]) != want:
+                problems.append(f"{show(index)} written by {who(got, dims)}, expected "
+                                f"{who(want + (0, 0), dims)}")
+    return problems[:limit]

@@ -105,6 +105,20 @@ def test_a_solution_that_changes_its_input_fails():
     check_cases(sorts_in_place, reference_median, [([3.0, 1.0, 2.0],)], inputs_unchanged=False)
 
 
+def test_inputs_unchanged_sees_into_lists_of_arrays_and_allows_nan():
+    def keeps(parts):
+        return float(sum(float(np.nansum(p)) for p in parts))
+
+    def scales_in_place(parts):
+        parts[-1] *= 2
+        return keeps(parts)
+
+    case = ([np.array([np.nan]), np.arange(3.0), np.arange(4.0)],)
+    check_cases(keeps, keeps, [case])
+    with pytest.raises(AssertionError, match="argument 1 was changed"):
+        check_cases(scales_in_place, keeps, [case], check=lambda *a, **k: None)
+
+
 def test_keyword_cases_and_a_custom_check():
     def power(x, p=2):
         return x ** p

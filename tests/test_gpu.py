@@ -233,3 +233,60 @@ def test_setup_keeps_a_simulator_already_chosen():
     assert rc == 0, err
     line, result = out.strip().splitlines()
     assert "already imported with the simulator" in line and result == "simulator True"
+
+
+def test_recording_array_logs_each_access_with_its_thread_on_the_simulator():
+    rc, out, err = _child("""
+        import numpy as np
+        import course_lib as cl
+        cl.gpu.setup(force_simulator=True, quiet=True)
+        from numba import cuda
+
+        @cuda.jit
+        def stride(x, out):  # a grid-stride loop
+            for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+                out[i] = 2 * x[i]
+
+        @cuda.jit
+        def wraps(x, out):  # threads past the end write inside: i % n
+            i = cuda.grid(1)
+            out[i % out.size] = 2 * x[i % out.size]
+
+        @cuda.jit
+        def two_d(C):
+            x, y = cuda.grid(2)
+            if y < C.shape[0] and x < C.shape[1]:
+                C[y, x] = 10 * y + x
+
+        buf = np.full(12, np.nan)
+        out = cl.gpu.recording_array(buf[:10])  # a view: the guard past it stays NaN
+        x = cl.gpu.recording_array(np.arange(10.0))
+        stride[2, 3](x, out)
+        assert np.array_equal(out.copy_to_host(), 2 * np.arange(10.0)) and np.isnan(buf[10:]).all()
+        assert cl.gpu.write_problems(out.accesses, (10,), owner=lambda i: i[0] % 6) == []
+        assert x.writes() == [] and len(x.reads()) == 10
+        assert {a.thread for a in out.writes()} == {(t, 0, 0) for t in range(6)}
+        bad = cl.gpu.write_problems(out.accesses, (10,), owner=lambda i: i[0] // 2)
+        assert bad[0] == "out[1] written by thread 1, expected thread 0", bad
+
+        out = cl.gpu.recording_array(np.full(5, np.nan))
+        wraps[1, 8](np.arange(5.0), out)
+        assert np.array_equal(out.copy_to_host(), 2 * np.arange(5.0))  # the values are right
+        assert cl.gpu.write_problems(out.accesses, (5,))[:1] == [
+            "out[0] written 2 times (by threads 0, 5): each element exactly once"]
+
+        C = cl.gpu.recording_array(np.full((3, 5), np.nan))
+        two_d[(2, 1), (4, 4)](C)
+        assert cl.gpu.write_problems(C.accesses, (3, 5), owner=lambda i: (i[1], i[0])) == []
+        assert C.accesses[0].index in {(y, x) for y in range(3) for x in range(5)}
+        assert C.copy_to_host()[2, 4] == 24
+        print('DONE')
+    """)
+    assert rc == 0, err
+    assert out.strip() == "DONE"
+
+
+def test_recording_array_refuses_without_the_simulator(monkeypatch):
+    monkeypatch.setattr(gpu, "on_simulator", lambda: False)
+    with pytest.raises(RuntimeError, match="simulator"):
+        gpu.recording_array(np.zeros(3))

@@ -346,6 +346,81 @@ def memoriser(solution: Callable) -> tuple[Callable, Callable]:
     return recorder, replay
 
 
+def _host(value):
+    """A device array's values as a numpy array (keys, saved states); anything else as is."""
+    import numpy as np
+
+    if hasattr(value, "copy_to_host") and not isinstance(value, np.ndarray):
+        return value.copy_to_host()
+    return value
+
+
+def _restore(target, saved_values, saved_log) -> None:
+    """Put a memorised launch's effect back into an argument: its values and access log."""
+    import numpy as np
+
+    if isinstance(target, np.ndarray):
+        target[...] = saved_values
+    elif hasattr(target, "_ary"):  # the simulator's device arrays (and recording arrays)
+        np.copyto(target._ary, saved_values)
+    elif hasattr(target, "copy_to_device"):  # a GPU device array
+        target.copy_to_device(saved_values)
+    if saved_log is not None and hasattr(target, "accesses"):
+        target.accesses[:] = saved_log
+
+
+class _Launched:
+    """Launched like a kernel, ``k[config](*args)``: calls ``fn(config, args)``."""
+
+    def __init__(self, fn, name):
+        self._fn, self.__name__ = fn, name
+
+    def __getitem__(self, config):
+        return lambda *args: self._fn(config, args)
+
+
+def kernel_memoriser(kernel) -> tuple[_Launched, _Launched]:
+    """(recorder, replay) for a memorised **kernel** (launched as ``kernel[config](*args)``, not
+    called): the recorder launches it and writes down, per launch configuration and arguments'
+    values, each argument's values after the launch and, for ``cl.gpu.recording_array``
+    arguments, their access logs (which thread wrote which element); the replay restores
+    exactly that for the same launch and raises :class:`LookupError` for any other."""
+    import copy
+
+    import numpy as np
+
+    book: dict = {}
+    name = getattr(getattr(kernel, "py_func", kernel), "__name__", "kernel")
+
+    def key(config, args):
+        return _key((repr(config), [_host(a) for a in args]))
+
+    def record(config, args):
+        k = key(config, args)
+        try:
+            kernel[config](*args)
+        except Exception as exc:
+            book[k] = ("raise", exc, None)
+            raise
+        after = [(copy.deepcopy(_host(a))
+                  if hasattr(a, "copy_to_host") or isinstance(a, np.ndarray) else None,
+                  list(a.accesses) if hasattr(a, "accesses") else None) for a in args]
+        book[k] = ("return", None, after)
+
+    def replay(config, args):
+        k = key(config, args)
+        if k not in book:
+            raise LookupError("this launch is not among the memorised ones")
+        kind, exc, after = book[k]
+        if kind == "raise":
+            raise exc
+        for target, (values, log) in zip(args, after, strict=True):
+            if values is not None:
+                _restore(target, values, log)
+
+    return _Launched(record, name), _Launched(replay, name)
+
+
 def _seeded(seed: str):
     import contextlib
     import os
@@ -380,7 +455,9 @@ def memorised(master: Master, exercise: str, own: str = "student-a",
     solution = master.namespace()[exercise]
     if isinstance(solution, type):
         return {"kind": "class", "master_other": {}, "own": {}, "other": {}, "unrecorded": {}}
-    recorder, replay = memoriser(solution)
+    # a numba kernel (GPU or simulator) is launched, not called: memorised launch by launch
+    recorder, replay = (kernel_memoriser(solution) if hasattr(solution, "py_func")
+                        else memoriser(solution))
     replay.__name__ = getattr(solution, "__name__", exercise)
     with _seeded(own):
         # a test cell the recording itself fails (one measuring the solution's memory, which

@@ -303,3 +303,169 @@ def wt_at_least_one(addresses, segment_bytes=128):
 @wrong("warp_transactions", "round(address / segment) instead of floor")
 def wt_round(addresses, segment_bytes=128):
     return len({round(int(a) / segment_bytes) for a in addresses})
+
+
+# --- issue 18: wrong answers that kind inputs, types or value checks alone let through ---------
+
+@wrong("global_id", "block_dim rounded down to a power of two (a shift): right for 32, 128, 1024")
+def gi_shift(block_idx, block_dim, thread_idx):
+    shift = int(np.max(block_dim)).bit_length() - 1
+    return (np.asarray(block_idx) << shift) + thread_idx if isinstance(block_idx, np.ndarray) \
+        else (block_idx << shift) + thread_idx
+
+
+@wrong("global_id", "float arithmetic: a float64 index (exact, but not an int)")
+def gi_float(block_idx, block_dim, thread_idx):
+    return np.multiply(block_idx, block_dim, dtype=np.float64) + thread_idx
+
+
+@wrong("global_id", "int32 arithmetic: overflows beyond 2**31")
+def gi_int32(block_idx, block_dim, thread_idx):
+    out = (np.asarray(block_idx).astype(np.int32) * np.int32(np.max(block_dim))
+           + np.asarray(thread_idx).astype(np.int32))
+    return int(out) if out.ndim == 0 else out
+
+
+@wrong("launch_config", "math.ceil(n / threads_per_block): a float division, wrong beyond 2**53")
+def lc_float_division(n, threads_per_block=256):
+    _validated(n, threads_per_block)
+    return math.ceil(n / threads_per_block), threads_per_block
+
+
+@wrong("launch_config", "returns a list [blocks, threads_per_block], not a tuple")
+def lc_list(n, threads_per_block=256):
+    _validated(n, threads_per_block)
+    return [-(-n // threads_per_block), threads_per_block]
+
+
+@wrong("launch_config", "divides by a shift: right only for powers of two")
+def lc_shift(n, threads_per_block=256):
+    _validated(n, threads_per_block)
+    return (n + threads_per_block - 1) >> (threads_per_block.bit_length() - 1), threads_per_block
+
+
+@wrong("launch_config", "refuses block sizes that are not multiples of 32")
+def lc_multiple_of_32(n, threads_per_block=256):
+    _validated(n, threads_per_block)
+    if threads_per_block % 32:
+        raise ValueError("threads_per_block must be a multiple of the warp size")
+    return -(-n // threads_per_block), threads_per_block
+
+
+@wrong("vector_add", "threads past the end wrap around: out[i % n] (right values, written twice)")
+@_Kernel
+def va_wraps(a, b, out):
+    j = cuda.grid(1) % out.size
+    out[j] = a[j] + b[j]
+
+
+@wrong("vector_add", "threads past the end clamp to the last element")
+@_Kernel
+def va_clamps(a, b, out):
+    j = min(cuda.grid(1), out.size - 1)
+    out[j] = a[j] + b[j]
+
+
+@wrong("vector_add", "writes each element twice: out[i] = a[i]; out[i] += b[i]")
+@_Kernel
+def va_two_writes(a, b, out):
+    i = cuda.grid(1)
+    if i < out.size:
+        out[i] = a[i]
+        out[i] += b[i]
+
+
+@wrong("scale_grid_stride", "a contiguous chunk of ceil(n / G) elements per thread, not a stride")
+@_Kernel
+def sg_chunk(x, alpha, out):
+    g, size = cuda.grid(1), cuda.gridsize(1)
+    chunk = (out.size + size - 1) // size
+    for i in range(g * chunk, min((g + 1) * chunk, out.size)):
+        out[i] = alpha * x[i]
+
+
+@wrong("scale_grid_stride", "one chunk per block, strided by blockDim within it")
+@_Kernel
+def sg_block_chunks(x, alpha, out):
+    chunk = (out.size + cuda.gridDim.x - 1) // cuda.gridDim.x
+    start = cuda.blockIdx.x * chunk
+    for i in range(start + cuda.threadIdx.x, min(start + chunk, out.size), cuda.blockDim.x):
+        out[i] = alpha * x[i]
+
+
+@wrong("scale_grid_stride", "loops over ceil(n / G) rounds and wraps: out[i % n] (written twice)")
+@_Kernel
+def sg_wraps(x, alpha, out):
+    size = cuda.gridsize(1)
+    for r in range((out.size + size - 1) // size):
+        j = (cuda.grid(1) + r * size) % out.size
+        out[j] = alpha * x[j]
+
+
+@wrong("offload_speedup", "a copy of 0 bytes skipped: no latency for it")
+def os_skip_empty(cpu_s, kernel_s, bytes_in, bytes_out, bandwidth_Bps, latency_s):
+    lat_in = np.where(np.asarray(bytes_in) > 0, latency_s, 0.0)
+    lat_out = np.where(np.asarray(bytes_out) > 0, latency_s, 0.0)
+    out = cpu_s / (kernel_s + lat_in + lat_out + (bytes_in + bytes_out) / bandwidth_Bps)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+@wrong("offload_speedup", "copies overlap with the kernel: max(kernel, copies)")
+def os_overlap_kernel(cpu_s, kernel_s, bytes_in, bytes_out, bandwidth_Bps, latency_s):
+    copies = 2 * latency_s + (bytes_in + bytes_out) / bandwidth_Bps
+    return cpu_s / np.maximum(kernel_s, copies)
+
+
+@wrong("offload_speedup", "rounded to 3 decimals")
+def os_rounded(cpu_s, kernel_s, bytes_in, bytes_out, bandwidth_Bps, latency_s):
+    return np.round(cpu_s / (kernel_s + 2 * latency_s + (bytes_in + bytes_out) / bandwidth_Bps),
+                    3)
+
+
+@wrong("matmul", "threads outside C wrap around: C[y % m, x % p] (right values, written twice)")
+@_Kernel
+def mm_wraps(A, B, C):
+    x, y = cuda.grid(2)
+    r, c = y % C.shape[0], x % C.shape[1]
+    s = 0.0
+    for k in range(A.shape[1]):
+        s += A[r, k] * B[k, c]
+    C[r, c] = s
+
+
+@wrong("matmul", "zeroes C[y, x], then accumulates into it (many writes per element)")
+@_Kernel
+def mm_zero_then_accumulate(A, B, C):
+    x, y = cuda.grid(2)
+    if y < C.shape[0] and x < C.shape[1]:
+        C[y, x] = 0.0
+        for k in range(A.shape[1]):
+            C[y, x] += A[y, k] * B[k, x]
+
+
+@wrong("matmul", "one thread per row of C: the threads with x == 0 compute the whole row")
+@_Kernel
+def mm_row_per_thread(A, B, C):
+    x, y = cuda.grid(2)
+    if x == 0 and y < C.shape[0]:
+        for c in range(C.shape[1]):
+            s = 0.0
+            for k in range(A.shape[1]):
+                s += A[y, k] * B[k, c]
+            C[y, c] = s
+
+
+@wrong("warp_transactions", "a float division: int(a / segment) rounds above 2**53")
+def wt_float_division(addresses, segment_bytes=128):
+    return len({int(a / segment_bytes) for a in addresses})
+
+
+@wrong("warp_transactions", "counts changes of segment between neighbours (assumes sorted)")
+def wt_neighbours(addresses, segment_bytes=128):
+    segs = [int(a) // segment_bytes for a in addresses]
+    return sum(1 for i, s in enumerate(segs) if i == 0 or s != segs[i - 1])
+
+
+@wrong("warp_transactions", "addresses as float64 (np.unique of a // segment)")
+def wt_float64(addresses, segment_bytes=128):
+    return int(np.unique(np.floor(np.asarray(addresses, dtype=np.float64) / segment_bytes)).size)

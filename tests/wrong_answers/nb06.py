@@ -333,3 +333,185 @@ def mem_stage_range(n_params, dp=1, tp=1, pp=1, zero_stage=0):
     if zero_stage < 0 or min(dp, tp, pp) < 1:
         raise ValueError("bad plan")
     return _memory(n_params, dp, tp, pp, min(zero_stage, 3))
+
+
+# --- issue 18: wrong answers that kind inputs, types or value checks alone let through ---------
+
+def _gpipe(p, m):
+    out = [(s + j, s, "F", j) for s in range(p) for j in range(m)]
+    T = m + p - 1
+    out += [(T + (p - 1 - s) + (m - 1 - j), s, "B", j) for s in range(p) for j in range(m)]
+    return sorted(out)
+
+
+@wrong("shard_gradient_mean", "keeps the gradients' float dtype: float32 in, float32 out")
+def sgm_keeps_float32(grads, counts):
+    grads, counts = _validated(grads, counts)
+    total = sum(c * g for g, c in zip(grads, counts) if c)
+    return total / sum(counts)
+
+
+@wrong("shard_gradient_mean", "accumulates in float32, then returns float64 (loses precision)")
+def sgm_float32_sum(grads, counts):
+    grads, counts = _validated(grads, counts)
+    total = np.zeros(np.shape(grads[0]), dtype=np.float32)
+    for g, c in zip(grads, counts):
+        if c:
+            total += np.float32(c) * np.asarray(g, dtype=np.float32)
+    return total.astype(np.float64) / sum(counts)
+
+
+@wrong("shard_gradient_mean", "rounded to 6 decimals")
+def sgm_rounded(grads, counts):
+    grads, counts = _validated(grads, counts)
+    total = sum(c * np.asarray(g, float) for g, c in zip(grads, counts) if c)
+    return np.round(total / sum(counts), 6)
+
+
+@wrong("column_parallel_linear", "x @ W unsplit (P checked, the blocks never used)")
+def cpl_unsplit(x, W, P):
+    x, W = np.asanyarray(x), np.asanyarray(W)
+    if not 1 <= P <= W.shape[1]:
+        raise ValueError("P")
+    return x @ W
+
+
+@wrong("column_parallel_linear", "x @ W, then the output split into P blocks and concatenated")
+def cpl_split_output(x, W, P):
+    x, W = np.asanyarray(x), np.asanyarray(W)
+    if not 1 <= P <= W.shape[1]:
+        raise ValueError("P")
+    return np.concatenate(np.array_split(x @ W, P, axis=-1), axis=-1)
+
+
+@wrong("column_parallel_linear", "blocks of ceil(out / P) columns (the last ones short or empty)")
+def cpl_ceil_blocks(x, W, P):
+    x, W = np.asanyarray(x), np.asanyarray(W)
+    if not 1 <= P <= W.shape[1]:
+        raise ValueError("P")
+    c = -(-W.shape[1] // P)
+    return np.concatenate([x @ W[:, i * c:(i + 1) * c] for i in range(P)], axis=-1)
+
+
+@wrong("column_parallel_linear", "strided columns W[:, i::P], put back in order (not blocks)")
+def cpl_strided(x, W, P):
+    x, W = np.asanyarray(x), np.asanyarray(W)
+    if not 1 <= P <= W.shape[1]:
+        raise ValueError("P")
+    out = np.empty(x.shape[:-1] + (W.shape[1],))
+    for i in range(P):
+        out[..., i::P] = x @ W[:, i::P]
+    return out
+
+
+@wrong("row_parallel_linear", "x @ W unsplit (P checked, the blocks never used)")
+def rpl_unsplit(x, W, P):
+    x, W = np.asanyarray(x), np.asanyarray(W)
+    if not 1 <= P <= W.shape[0]:
+        raise ValueError("P")
+    return x @ W
+
+
+@wrong("row_parallel_linear", "a column split (concatenation), with the row split's check of P")
+def rpl_column_split(x, W, P):
+    x, W = np.asanyarray(x), np.asanyarray(W)
+    if not 1 <= P <= W.shape[0]:
+        raise ValueError("P")
+    k = min(P, W.shape[1])
+    return np.concatenate([x @ b for b in np.array_split(W, k, axis=1)], axis=-1)
+
+
+@wrong("row_parallel_linear", "strided rows W[i::P] with x[..., i::P] (a sum, but not blocks)")
+def rpl_strided(x, W, P):
+    x, W = np.asanyarray(x), np.asanyarray(W)
+    if not 1 <= P <= W.shape[0]:
+        raise ValueError("P")
+    return sum(x[..., i::P] @ W[i::P] for i in range(P))
+
+
+@wrong("row_parallel_linear", "blocks of ceil(in / P) rows (the last ones short or empty)")
+def rpl_ceil_blocks(x, W, P):
+    x, W = np.asanyarray(x), np.asanyarray(W)
+    if not 1 <= P <= W.shape[0]:
+        raise ValueError("P")
+    c = -(-W.shape[0] // P)
+    return sum(x[..., i * c:(i + 1) * c] @ W[i * c:(i + 1) * c] for i in range(P))
+
+
+@wrong("gpipe_schedule", "entries as lists [step, stage, op, microbatch], not tuples")
+def gp_lists(p, m):
+    return [list(e) for e in _gpipe(p, m)]
+
+
+@wrong("gpipe_schedule", "steps as whole floats (s + j) * 1.0")
+def gp_float_steps(p, m):
+    return [(float(t), s, op, j) for t, s, op, j in _gpipe(p, m)]
+
+
+@wrong("gpipe_schedule", "a tuple of entries, not a list")
+def gp_tuple(p, m):
+    return tuple(_gpipe(p, m))
+
+
+@wrong("one_f_one_b_schedule", "entries as lists, not tuples")
+def ofob_lists(p, m):
+    return [list(e) for e in _one_f_one_b(p, m, lambda p, m, s: min(p - 1 - s, m))]
+
+
+@wrong("one_f_one_b_schedule", "warm-up of p - 1 forwards on stages 0 and 1 (holds p, not p - 1)")
+def ofob_warm_two(p, m):
+    return _one_f_one_b(p, m, lambda p, m, s: min(p - 1 - (s if s > 1 else 0), m))
+
+
+@wrong("bubble_fraction", "returns the int 0 for one stage")
+def bf_int_zero(p, m):
+    if p < 1 or m < 1:
+        raise ValueError("p, m")
+    return 0 if p == 1 else (p - 1) / (m + p - 1)
+
+
+@wrong("bubble_fraction", "an exact Fraction, not a float")
+def bf_fraction(p, m):
+    from fractions import Fraction
+
+    if p < 1 or m < 1:
+        raise ValueError("p, m")
+    return Fraction(p - 1, m + p - 1)
+
+
+@wrong("bubble_fraction", "rounded to 4 decimals")
+def bf_rounded(p, m):
+    if p < 1 or m < 1:
+        raise ValueError("p, m")
+    return round((p - 1) / (m + p - 1), 4)
+
+
+@wrong("training_memory_gb", "rounded to 2 decimals")
+def tm_rounded(n_params, dp=1, tp=1, pp=1, zero_stage=0):
+    if zero_stage not in (0, 1, 2, 3) or min(dp, tp, pp) < 1:
+        raise ValueError("bad")
+    n = n_params / (tp * pp)
+    b = 2 * n / (dp if zero_stage >= 3 else 1) + 2 * n / (dp if zero_stage >= 2 else 1) \
+        + 12 * n / (dp if zero_stage >= 1 else 1)
+    return round(b / 1e9, 2)
+
+
+@wrong("training_memory_gb", "float32 arithmetic (np.float32 result)")
+def tm_float32(n_params, dp=1, tp=1, pp=1, zero_stage=0):
+    if zero_stage not in (0, 1, 2, 3) or min(dp, tp, pp) < 1:
+        raise ValueError("bad")
+    n = np.float32(n_params) / np.float32(tp * pp)
+    b = 2 * n / (dp if zero_stage >= 3 else 1) + 2 * n / (dp if zero_stage >= 2 else 1) \
+        + 12 * n / (dp if zero_stage >= 1 else 1)
+    return np.float32(b / np.float32(1e9))
+
+
+@wrong("training_memory_gb", "dp, tp and pp rounded down to powers of two (a shift)")
+def tm_powers_of_two(n_params, dp=1, tp=1, pp=1, zero_stage=0):
+    if zero_stage not in (0, 1, 2, 3) or min(dp, tp, pp) < 1:
+        raise ValueError("bad")
+    dp, tp, pp = (1 << (v.bit_length() - 1) for v in (dp, tp, pp))
+    n = n_params / (tp * pp)
+    b = 2 * n / (dp if zero_stage >= 3 else 1) + 2 * n / (dp if zero_stage >= 2 else 1) \
+        + 12 * n / (dp if zero_stage >= 1 else 1)
+    return b / 1e9
