@@ -29,7 +29,7 @@ a classmate's feedback cannot be memorised, and the types are compared exactly.
 ...             seed=draw.seed)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-AssertionError: chunk_size, random case 1 of 30 (COURSE_CASE_SEED=7): <lambda>(...): expected an int, got ... (float)
+AssertionError: chunk_size, random case 1 of 30 (COURSE_CASE_SEED=7): ...: expected an int, got ...)
 """
 
 from __future__ import annotations
