@@ -301,9 +301,9 @@ def _copy_into(target, source) -> None:
 def memoriser(solution: Callable) -> tuple[Callable, Callable]:
     """(recorder, replay) for an answer that memorised ``solution``'s results on the cases
     the tests ran: ``recorder`` calls the solution and writes down each call's arguments,
-    result (or exception) and what the call did to its arguments; ``replay`` gives back
-    exactly that for the same arguments (the same array, when the solution returned one of
-    its arguments) and raises :class:`LookupError` for any other."""
+    result (or exception) and what the call did to its arguments (positional and keyword);
+    ``replay`` gives back exactly that for the same arguments (the same array, when the
+    solution returned one of its arguments) and raises :class:`LookupError` for any other."""
     import copy
 
     book: dict = {}
@@ -321,9 +321,9 @@ def memoriser(solution: Callable) -> tuple[Callable, Callable]:
         except Exception:  # noqa: BLE001 - a result that cannot be copied is kept as it is
             kept = result
         try:
-            after = copy.deepcopy(list(args))
+            after = copy.deepcopy((list(args), dict(kwargs)))
         except Exception:  # noqa: BLE001 - arguments that cannot be copied: no effects kept
-            after = []
+            after = ([], {})
         book[key] = ("return", kept, same, after)
         return result
 
@@ -334,8 +334,11 @@ def memoriser(solution: Callable) -> tuple[Callable, Callable]:
         kind, value, same, after = book[key]
         if kind == "raise":
             raise value
-        for target, source in zip(args, after, strict=False):  # none kept: no effects
+        for target, source in zip(args, after[0], strict=False):  # none kept: no effects
             _copy_into(target, source)
+        for name, source in after[1].items():
+            if name in kwargs:
+                _copy_into(kwargs[name], source)
         if same is not None:
             return args[same]
         try:

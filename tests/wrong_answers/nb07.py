@@ -107,11 +107,13 @@ def ar_no_error(algorithm, p, n, a, B):
 
 # --- ring_allreduce ------------------------------------------------------------------------------
 
-def _ring(buffers, *, copy_chunks=True, gather_offset=1, sizes=None):
+def _ring(buffers, log=None, *, copy_chunks=True, gather_offset=1, sizes=None,
+          log_empty=True):
     p = len(buffers)
     chunks = [[c.copy() if copy_chunks else c for c in np.array_split(np.asarray(b), p)]
               for b in buffers]
     sent = [0] * p
+    step = 0
     for phase in ("reduce-scatter", "all-gather"):
         for s in range(p - 1):
             messages = []
@@ -119,6 +121,9 @@ def _ring(buffers, *, copy_chunks=True, gather_offset=1, sizes=None):
                 c = (r - s) % p if phase == "reduce-scatter" else (r + gather_offset - s) % p
                 messages.append(((r + 1) % p, c, chunks[r][c].copy()))
                 sent[r] += sizes(chunks[r][c]) if sizes else chunks[r][c].size
+                if log is not None and (log_empty or chunks[r][c].size):
+                    log.append((step, r, (r + 1) % p, c))
+            step += 1
             for dst, c, data in messages:
                 if phase == "reduce-scatter":
                     if copy_chunks:
@@ -131,39 +136,39 @@ def _ring(buffers, *, copy_chunks=True, gather_offset=1, sizes=None):
 
 
 @wrong("ring_allreduce", "the sum computed directly; counts from the formula 2 (p - 1) n / p")
-def ring_shortcut(buffers):
+def ring_shortcut(buffers, log=None):
     p, n = len(buffers), len(buffers[0])
     total = np.sum(buffers, axis=0)
     return [total.copy() for _ in range(p)], [2 * (p - 1) * n // p] * p
 
 
 @wrong("ring_allreduce", "one result array shared by every rank")
-def ring_aliased(buffers):
-    results, sent = _ring(buffers)
+def ring_aliased(buffers, log=None):
+    results, sent = _ring(buffers, log)
     return [results[0]] * len(buffers), sent
 
 
 @wrong("ring_allreduce", "adds into views of the inputs (np.array_split does not copy)")
-def ring_in_place(buffers):
-    return _ring(buffers, copy_chunks=False)
+def ring_in_place(buffers, log=None):
+    return _ring(buffers, log, copy_chunks=False)
 
 
 @wrong("ring_allreduce", "all-gather sends chunk (r - s) mod p, the reduce-scatter's index")
-def ring_gather_index(buffers):
-    return _ring(buffers, gather_offset=0)
+def ring_gather_index(buffers, log=None):
+    return _ring(buffers, log, gather_offset=0)
 
 
 @wrong("ring_allreduce", "counts every chunk as n // p elements")
-def ring_equal_chunks(buffers):
+def ring_equal_chunks(buffers, log=None):
     n, p = len(buffers[0]), len(buffers)
-    return _ring(buffers, sizes=lambda chunk: n // p)
+    return _ring(buffers, log, sizes=lambda chunk: n // p)
 
 
 @wrong("ring_allreduce", "returns the input arrays themselves when p = 1")
-def ring_p1_input(buffers):
+def ring_p1_input(buffers, log=None):
     if len(buffers) == 1:
         return [buffers[0]], [0]
-    return _ring(buffers)
+    return _ring(buffers, log)
 
 
 # --- aimd_step -----------------------------------------------------------------------------------
@@ -338,3 +343,217 @@ def tail_poisson(p_slow, fanout):
 @wrong("tail_probability", "math.pow: scalars only")
 def tail_math(p_slow, fanout):
     return 1 - math.pow(1 - p_slow, fanout)
+
+
+# --- issue 18: kind inputs, types and the method ---------------------------------------------
+
+@wrong("alpha_beta_time", "rounds a fractional size to whole bytes")
+def ab_whole_bytes(n_bytes, alpha_s, bandwidth_Bps):
+    return alpha_s + np.floor(np.asarray(n_bytes, dtype=float)) / bandwidth_Bps
+
+
+@wrong("alpha_beta_time", "float32 arithmetic (a float32 array, 7 digits)")
+def ab_float32(n_bytes, alpha_s, bandwidth_Bps):
+    return np.float32(alpha_s) + np.asarray(n_bytes, dtype=np.float32) / np.float32(bandwidth_Bps)
+
+
+@wrong("alpha_beta_time", "integer sizes stay an integer array: alpha + n // B")
+def ab_int_array(n_bytes, alpha_s, bandwidth_Bps):
+    n = np.asarray(n_bytes)
+    if n.dtype.kind == "i":
+        return (alpha_s + n // bandwidth_Bps).astype(n.dtype)
+    return alpha_s + n / bandwidth_Bps
+
+
+@wrong("alpha_beta_time", "a list for an array of sizes")
+def ab_list(n_bytes, alpha_s, bandwidth_Bps):
+    if np.ndim(n_bytes) == 0:
+        return alpha_s + n_bytes / bandwidth_Bps
+    return (alpha_s + np.asarray(n_bytes, dtype=float) / bandwidth_Bps).tolist()
+
+
+@wrong("allreduce_time", "tree levels math.ceil(math.log(p, 2)): one too many at p = 2**29")
+def ar_log_base(algorithm, p, n, a, B):
+    return _allreduce(algorithm, p, n, a, B, levels=lambda p: math.ceil(math.log(p, 2)))
+
+
+@wrong("allreduce_time", "ring chunks in whole bytes: n // p per chunk")
+def ar_whole_chunks(algorithm, p, n, a, B):
+    return _allreduce(algorithm, p, n, a, B, ring_factor=lambda p: 2 * (p - 1) * (n // p) / n
+                      if n else 0.0)
+
+
+@wrong("allreduce_time", "tree levels from np.log2 of a float32 p (2**24 + 1 rounds to 2**24)")
+def ar_float32_log(algorithm, p, n, a, B):
+    return _allreduce(algorithm, p, n, a, B,
+                      levels=lambda p: int(np.ceil(np.log2(np.float32(p)))))
+
+
+@wrong("ring_allreduce", "np.sum for the values, the counts and the log from the schedule")
+def ring_sum_and_schedule(buffers, log=None):
+    p = len(buffers)
+    _, sent = _ring(buffers, log)
+    total = np.sum(buffers, axis=0)
+    return [total.copy() for _ in range(p)], sent
+
+
+@wrong("ring_allreduce", "reduce-scatter on the ring, then each owner hands its chunk to all")
+def ring_broadcast_gather(buffers, log=None):
+    p = len(buffers)
+    chunks = [[c.copy() for c in np.array_split(np.asarray(b), p)] for b in buffers]
+    sent = [0] * p
+    for s in range(p - 1):
+        messages = []
+        for r in range(p):
+            c = (r - s) % p
+            messages.append(((r + 1) % p, c, chunks[r][c].copy()))
+            sent[r] += chunks[r][c].size
+            if log is not None:
+                log.append((s, r, (r + 1) % p, c))
+        for dst, c, data in messages:
+            chunks[dst][c] = chunks[dst][c] + data
+    for step in range(p - 1, 2 * (p - 1)):  # owner r of chunk r + 1 sends it to everyone
+        owner = step - (p - 1)
+        c = (owner + 1) % p
+        for dst in range(p):
+            if dst != owner:
+                chunks[dst][c] = chunks[owner][c].copy()
+                sent[owner] += chunks[owner][c].size
+                if log is not None:
+                    log.append((step, owner, dst, c))
+    return [np.concatenate(ch) for ch in chunks], sent
+
+
+@wrong("ring_allreduce", "logs only the sends of non-empty chunks")
+def ring_log_nonempty(buffers, log=None):
+    return _ring(buffers, log, log_empty=False)
+
+
+@wrong("ring_allreduce", "results converted to float64 (int64 buffers give floats)")
+def ring_float_results(buffers, log=None):
+    results, sent = _ring(buffers, log)
+    return [r.astype(np.float64) for r in results], sent
+
+
+@wrong("ring_allreduce", "results as a tuple and counts as a numpy array")
+def ring_tuple(buffers, log=None):
+    results, sent = _ring(buffers, log)
+    return tuple(results), np.array(sent)
+
+
+@wrong("aimd_step", "compares the mean with capacity / n (a rearranged inequality)")
+def aimd_mean(rates, capacity, increase, decrease):
+    rates = np.asarray(rates, float)
+    if rates.size and rates.mean() > capacity / rates.size:
+        return rates * decrease
+    return rates + increase
+
+
+@wrong("aimd_step", "a tolerance: sums within 1e-9 of the capacity are not congestion")
+def aimd_tolerance(rates, capacity, increase, decrease):
+    rates = np.asarray(rates, float)
+    if rates.sum() > capacity and not np.isclose(rates.sum(), capacity):
+        return rates * decrease
+    return rates + increase
+
+
+@wrong("aimd_step", "integer rates stay integers on an increase")
+def aimd_int(rates, capacity, increase, decrease):
+    rates = np.asarray(rates)
+    return rates * decrease if rates.sum() > capacity else rates + increase
+
+
+@wrong("fat_tree", "k^3 / 4 in floats, then int(): inexact for large k")
+def fat_float_hosts(k):
+    return _fat(k, hosts=lambda k: int(k**3 / 4))
+
+
+@wrong("fat_tree", "counts as floats (k ** 3 / 4)")
+def fat_floats(k):
+    d = _fat(k)
+    return {key: float(v) for key, v in d.items()}
+
+
+@wrong("fat_tree", "an extra key: pods")
+def fat_pods(k):
+    return {**_fat(k), "pods": k}
+
+
+@wrong("ecmp_loads", "hashes in a numpy array, then % n_paths (wrong beyond 2**63)")
+def ecmp_numpy_hashes(flow_sizes, n_paths, path_of):
+    loads = np.zeros(n_paths)
+    hashes = np.array([path_of(i) for i in range(len(flow_sizes))])
+    for i, size in enumerate(flow_sizes):
+        loads[int(hashes[i] % n_paths)] += size
+    return loads
+
+
+@wrong("ecmp_loads", "path_of(i) & (n_paths - 1): a mask, right only for powers of two")
+def ecmp_mask(flow_sizes, n_paths, path_of):
+    loads = np.zeros(n_paths)
+    for i, size in enumerate(flow_sizes):
+        loads[path_of(i) & (n_paths - 1)] += size
+    return loads
+
+
+@wrong("ecmp_loads", "loads of the sizes' dtype (integer sizes give an int array)")
+def ecmp_int(flow_sizes, n_paths, path_of):
+    loads = np.zeros(n_paths, dtype=np.asarray(flow_sizes).dtype if len(flow_sizes) else float)
+    for i, size in enumerate(flow_sizes):
+        loads[path_of(i) % n_paths] += size
+    return loads
+
+
+@wrong("adaptive_loads", "ties within a tolerance (np.isclose) go to the lowest index")
+def adaptive_isclose(flow_sizes, n_paths):
+    loads = np.zeros(n_paths)
+    for size in sorted(flow_sizes, reverse=True):
+        j = int(np.flatnonzero(np.isclose(loads, loads.min()))[0])
+        loads[j] += size
+    return loads
+
+
+@wrong("adaptive_loads", "returns the loads sorted, largest first")
+def adaptive_sorted(flow_sizes, n_paths):
+    loads = np.zeros(n_paths)
+    for size in sorted(flow_sizes, reverse=True):
+        loads[int(np.argmin(loads))] += size
+    return np.sort(loads)[::-1].copy()
+
+
+@wrong("adaptive_loads", "loads of the sizes' dtype (integer sizes give an int array)")
+def adaptive_int(flow_sizes, n_paths):
+    sizes = np.asarray(flow_sizes)
+    loads = np.zeros(n_paths, dtype=sizes.dtype if sizes.size else float)
+    for size in sorted(sizes, reverse=True):
+        loads[int(np.argmin(loads))] += size
+    return loads
+
+
+@wrong("tail_probability", "p = 1 special-cased to 1, also with fan-out 0")
+def tail_p1(p_slow, fanout):
+    p = np.asarray(p_slow, float)
+    return np.where(p == 1.0, 1.0, 1 - (1 - p) ** np.asarray(fanout, float))
+
+
+@wrong("tail_probability", "float32 arithmetic")
+def tail_float32(p_slow, fanout):
+    return 1 - (1 - np.asarray(p_slow, np.float32)) ** np.asarray(fanout, np.float32)
+
+
+@wrong("tail_probability", "a list for arrays")
+def tail_list(p_slow, fanout):
+    out = 1.0 - (1.0 - np.asarray(p_slow, float)) ** np.asarray(fanout, float)
+    return out.tolist() if out.ndim else float(out)
+
+
+@wrong("allreduce_time", "p = 1 returns the int 0, not 0.0")
+def ar_int_zero(algorithm, p, n, a, B):
+    if algorithm in ("ring", "tree", "ps") and p == 1:
+        return 0
+    return _allreduce(algorithm, p, n, a, B)
+
+
+@wrong("tail_probability", "rounded to 4 decimals (a percentage with two decimals)")
+def tail_rounded(p_slow, fanout):
+    return np.round(1.0 - (1.0 - np.asarray(p_slow, float)) ** np.asarray(fanout, float), 4)

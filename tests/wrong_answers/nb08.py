@@ -235,3 +235,173 @@ def tf_int64(n_params, n_tokens):
 @wrong("training_flops", "math.prod: scalars only")
 def tf_scalar(n_params, n_tokens):
     return float(6 * n_params * n_tokens)
+
+
+# --- issue 18: kind inputs, types and the method ---------------------------------------------
+
+@wrong("speedup_with_overhead", "log2 of P rounded to a whole number of workers")
+def swo_round_P(f, P, c):
+    P = np.asarray(P, float)
+    return 1 / ((1 - f) + f / P + c * np.log2(np.round(P)))
+
+
+@wrong("speedup_with_overhead", "log2 P by P.bit_length() - 1 for whole P (floor of log2)")
+def swo_bits(f, P, c):
+    P = np.asarray(P, float)
+    return 1 / ((1 - f) + f / P + c * np.floor(np.log2(P) + 1e-12))
+
+
+@wrong("speedup_with_overhead", "float32 arithmetic")
+def swo_float32(f, P, c):
+    P = np.asarray(P, np.float32)
+    return 1 / ((1 - np.float32(f)) + np.float32(f) / P + np.float32(c) * np.log2(P))
+
+
+@wrong("speedup_with_overhead", "a list for arrays")
+def swo_list(f, P, c):
+    out = _speedup(f, P, c)
+    return out.tolist() if np.ndim(out) else float(out)
+
+
+@wrong("best_worker_count", "the continuous peak f ln 2 / c rounded, clipped to 1 .. P_max")
+def bwc_closed_form(f, c, P_max):
+    if c == 0:
+        return P_max if f > 0 else 1
+    return int(min(max(round(f * math.log(2) / c), 1), P_max))
+
+
+@wrong("best_worker_count", "a float P (np.float64 from a float arange)")
+def bwc_float(f, c, P_max):
+    P = np.arange(1.0, P_max + 1)
+    return P[np.argmax(_speedup(f, P, c))]
+
+
+@wrong("arithmetic_intensity", "an int when the division is exact (10 over 5 gives 2)")
+def ai_int_when_whole(flops, n_bytes):
+    if n_bytes <= 0:
+        raise ValueError(n_bytes)
+    q = flops / n_bytes
+    return int(q) if q == int(q) else q
+
+
+@wrong("arithmetic_intensity", "`if not n_bytes`: negative sizes pass")
+def ai_falsy(flops, n_bytes):
+    if not n_bytes:
+        raise ValueError(n_bytes)
+    return flops / n_bytes
+
+
+@wrong("arithmetic_intensity", "float32 arithmetic")
+def ai_float32(flops, n_bytes):
+    if n_bytes <= 0:
+        raise ValueError(n_bytes)
+    return np.float32(flops) / np.float32(n_bytes)
+
+
+@wrong("roofline", "np.where(ai < ridge, ai * bw, peak): an int array for integer intensities")
+def roof_where(ai, peak_flops, bandwidth_Bps):
+    ai = np.asarray(ai)
+    return np.where(ai < peak_flops / bandwidth_Bps, ai * bandwidth_Bps, peak_flops)
+
+
+@wrong("roofline", "float32 arithmetic")
+def roof_float32(ai, peak_flops, bandwidth_Bps):
+    ai = np.asarray(ai, np.float32)
+    return np.minimum(np.float32(peak_flops), ai * np.float32(bandwidth_Bps))
+
+
+@wrong("roofline", "a list for arrays")
+def roof_list(ai, peak_flops, bandwidth_Bps):
+    out = np.minimum(peak_flops, np.asarray(ai, float) * bandwidth_Bps)
+    return out.tolist() if np.ndim(out) else float(out)
+
+
+@wrong("triad_bytes", "int(3.0 * n * itemsize): a float on the way, inexact for large n")
+def triad_via_float(n, itemsize=8):
+    return int(3.0 * n * itemsize)
+
+
+@wrong("triad_bytes", "np.int64 arithmetic: overflows past 2**63")
+def triad_int64(n, itemsize=8):
+    with np.errstate(over="ignore"):
+        return np.int64(3) * np.int64(n) * np.int64(itemsize)
+
+
+@wrong("matmul_intensity", "floor division 2 n // (3 itemsize)")
+def mm_floor(n, itemsize=4):
+    return float(2 * n // (3 * itemsize))
+
+
+@wrong("matmul_intensity", "np.int64 arithmetic: 2 n^3 overflows for n above 1.6 million")
+def mm_int64(n, itemsize=4):
+    n = np.int64(n)
+    with np.errstate(over="ignore"):
+        return float(2 * n**3) / float(3 * n**2 * itemsize)
+
+
+@wrong("matmul_intensity", "an int when whole")
+def mm_int_when_whole(n, itemsize=4):
+    q = 2 * n / (3 * itemsize)
+    return int(q) if q == int(q) else q
+
+
+@wrong("energy_joules", "0 (an int) for fewer than two samples")
+def ej_int_zero(power_w, dt_s):
+    p = np.asarray(power_w, float)
+    return 0 if p.size < 2 else float(dt_s * (p.sum() - 0.5 * (p[0] + p[-1])))
+
+
+@wrong("energy_joules", "float32 samples")
+def ej_float32(power_w, dt_s):
+    p = np.asarray(power_w, np.float32)
+    return float(dt_s * (p.sum() - np.float32(0.5) * (p[0] + p[-1]))) if p.size > 1 else 0.0
+
+
+@wrong("dvfs_energy", "integer cycles // integer f (floor division)")
+def dvfs_floor(f, cycles, p_static, k):
+    f = np.asarray(f)
+    return (p_static + k * f**3) * (cycles // f)
+
+
+@wrong("dvfs_energy", "float32 arithmetic")
+def dvfs_float32(f, cycles, p_static, k):
+    f = np.asarray(f, np.float32)
+    return (np.float32(p_static) + np.float32(k) * f**3) * np.float32(cycles) / f
+
+
+@wrong("energy_optimal_frequency", "a grid search over 0.01 .. 10 GHz")
+def eof_grid(p_static, k):
+    f = np.linspace(0.01, 10.0, 100_000)
+    return float(f[np.argmin((p_static + k * f**3) / f)])
+
+
+@wrong("energy_optimal_frequency", "exponent 0.333 for the cube root")
+def eof_0333(p_static, k):
+    return (p_static / (2 * k)) ** 0.333
+
+
+@wrong("training_flops", "6 N D in Python ints: an int, not a float")
+def tf_int(n_params, n_tokens):
+    if np.ndim(n_params) == 0 and np.ndim(n_tokens) == 0:
+        return 6 * n_params * n_tokens
+    return 6.0 * np.asarray(n_params, float) * np.asarray(n_tokens, float)
+
+
+@wrong("training_flops", "integer arrays multiplied as int64 (overflow past 2**63)")
+def tf_int_arrays(n_params, n_tokens):
+    with np.errstate(over="ignore"):
+        if np.ndim(n_params) == 0 and np.ndim(n_tokens) == 0:
+            return 6.0 * float(n_params) * float(n_tokens)
+        return 6 * np.asarray(n_params) * np.asarray(n_tokens)
+
+
+@wrong("energy_joules", "rounded to 2 decimals (centijoules)")
+def ej_rounded(power_w, dt_s):
+    p = np.asarray(power_w, float)
+    return round(float(dt_s * (p.sum() - 0.5 * (p[0] + p[-1]))), 2) if p.size > 1 else 0.0
+
+
+@wrong("best_worker_count", "argmax of the speed-up rounded to 6 decimals (near-ties go low)")
+def bwc_rounded(f, c, P_max):
+    P = np.arange(1, P_max + 1)
+    return int(P[np.argmax(np.round(_speedup(f, P, c), 6))])
