@@ -27,7 +27,6 @@ the hidden test itself** (never in ``course_lib``).
 ...          for _ in range(20)]
 >>> def mean(xs): return sum(xs) / max(len(xs), 1)
 >>> check_cases(mean, reference, cases, what="mean", seed=draw.seed)
-20
 >>> def mean(xs): return round(sum(xs) / max(len(xs), 1), 2)  # rounds: a subtle mistake
 >>> check_cases(mean, reference, cases, what="mean", seed=draw.seed)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
@@ -308,10 +307,10 @@ def _call_text(fn: Callable, case: Case) -> str:
 def check_cases(solution: Callable, reference: Callable, cases: Iterable, *,
                 check: Callable | None = None, rel: float = 1e-9, abs_: float = 1e-12,
                 inputs_unchanged: bool = True, what: str = "random cases",
-                seed: str | None = None) -> int:
+                seed: str | None = None) -> None:
     """Run ``solution`` and ``reference`` on every case; fail at the first difference,
-    saying the case, its input, what was expected and what came back. Returns the
-    number of cases.
+    saying the case, its input, what was expected and what came back. Returns None: a
+    test cell may end with it (nbgrader reads a number shown by a test cell as its score).
 
     Each gets its own deep copy of the arguments. Where the reference raises an
     exception, the solution must raise one of the same type. ``check(got, expected,
@@ -320,7 +319,6 @@ def check_cases(solution: Callable, reference: Callable, cases: Iterable, *,
     ``seed`` is only for the message: the cases' :attr:`Draw.seed` (default :func:`case_seed`).
 
     >>> check_cases(abs, abs, [(-2,), (3,)], what="abs")
-    2
     >>> check_cases(lambda x: x, abs, [(2,), (-3,)], what="abs")
     Traceback (most recent call last):
     ...
@@ -356,7 +354,6 @@ def check_cases(solution: Callable, reference: Callable, cases: Iterable, *,
         if inputs_unchanged:
             for j, (before, after) in enumerate(zip(case.args, args, strict=True)):
                 _unchanged(before, after, f"{where}: {call}: argument {j + 1}")
-    return len(cases)
 
 
 def _same(before, after) -> bool:

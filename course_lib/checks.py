@@ -23,7 +23,6 @@ a classmate's feedback cannot be memorised, and the types are compared exactly.
 >>> draw = Draw("chunk_size", seed="7")
 >>> cases = [(draw.size(0, 1000), draw.integer(1, 64)) for _ in range(30)]
 >>> check_cases(lambda n, p: -(-n // p), reference, cases, seed=draw.seed)
-30
 >>> import math
 >>> check_cases(lambda n, p: math.ceil(n / p) * 1.0, reference, cases, what="chunk_size",
 ...             seed=draw.seed)  # doctest: +ELLIPSIS

@@ -112,6 +112,23 @@ def _imports_something(source: str) -> bool:
     return any(isinstance(node, ast.Import | ast.ImportFrom) for node in ast.parse(source).body)
 
 
+class ShowsAValue(AssertionError):
+    """A test cell whose last line shows a value: nbgrader reads a number there as the cell's
+    score (partial credit) and any other value as full marks, before it looks at errors."""
+
+
+def _run_cell(code: str, gid: str, ns: dict) -> None:
+    """Run a test cell as a kernel would; its last expression, if any, must show nothing."""
+    tree = ast.parse(code)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    exec(compile(tree, f"<{gid}>", "exec"), ns)
+    if last is not None:
+        value = eval(compile(ast.Expression(last.value), f"<{gid}>", "eval"), ns)
+        if value is not None:
+            raise ShowsAValue(f"the test cell ends in an expression that shows {value!r:.60}: "
+                              "nbgrader would read it as the cell's score")
+
+
 @dataclass
 class Master:
     """A master notebook's setup cells, solution cells and test cells, by grade id.
@@ -197,7 +214,7 @@ class Master:
         """Run one test cell's ``code``: None when it passes, else (the error, the line of
         the cell's own code where it was raised, 1-based)."""
         try:
-            exec(compile(code, f"<{gid}>", "exec"), self.namespace(replace, untouched))
+            _run_cell(code, gid, self.namespace(replace, untouched))
         except Exception as exc:  # noqa: BLE001 - any error fails the cell in nbgrader
             tb, line = exc.__traceback__, 0
             while tb is not None:  # the first frame of the cell's own code: its statement
