@@ -62,7 +62,7 @@ def cpu_ticks() -> tuple[int, int]:
 
 def cores_busy(start: tuple[int, int], cores: int) -> str:
     """How many of the cores were busy, on average, since ``start``."""
-    busy, total = (b - a for a, b in zip(start, cpu_ticks()))
+    busy, total = (b - a for a, b in zip(start, cpu_ticks(), strict=True))
     return f"{cores * busy / total:.2f} of {cores} cores busy" if total else "cores busy: ?"
 
 
