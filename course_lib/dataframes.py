@@ -24,7 +24,9 @@ waits for Modin's asynchronous work to finish inside the timed region, so
 Modin is not credited for work it has not done yet.
 
 :func:`to_pandas` turns a pandas or Modin object into a pandas one, and
-:func:`partitions` shows how Modin cut a frame into blocks.
+:func:`partitions` shows how Modin cut a frame into blocks. :func:`refuse_conversion` is a
+test's probe that code lets Modin do the work: while it is active, turning a large Modin
+frame into pandas or numpy in this process fails.
 
 ``pandas``, ``modin`` and ``ray`` are imported inside the functions, so
 ``import course_lib`` stays cheap.
@@ -57,6 +59,7 @@ __all__ = [
     "is_modin",
     "modin_pandas",
     "partitions",
+    "refuse_conversion",
     "silence_modin_noise",
     "to_pandas",
 ]
@@ -194,6 +197,51 @@ def partitions(df) -> tuple[tuple[int, ...], tuple[int, ...]]:
         raise TypeError(f"df must be a Modin DataFrame or Series, got {type(df).__name__}")
     frame = df._query_compiler._modin_frame
     return tuple(int(n) for n in frame.row_lengths), tuple(int(n) for n in frame.column_widths)
+
+
+@contextlib.contextmanager
+def refuse_conversion(max_rows: int, what: str = "the code"):
+    """While active, converting a Modin frame or series of more than ``max_rows`` rows into
+    pandas or numpy in this process raises :class:`AssertionError`: a test's probe that
+    ``what`` let Modin do the work and converted only a small result.
+
+    It wraps Modin's two ways out of its partitions, ``PandasDataframe.to_pandas`` (behind
+    ``_to_pandas()``, ``.modin.to_pandas()``, :func:`to_pandas`, ``to_json``, every method that
+    defaults to pandas) and ``PandasDataframe.to_numpy`` (``to_numpy()``, ``.values``,
+    ``np.asarray``), and restores them on exit. Yields the list of the row counts converted,
+    for the test to inspect::
+
+        with cl.dataframes.refuse_conversion(1000, "delay_by_carrier") as converted:
+            result = delay_by_carrier(modin_frame)   # may convert its small result only
+
+    Raises ``ModuleNotFoundError`` when Modin is not installed.
+    """
+    from modin.core.dataframe.pandas.dataframe.dataframe import PandasDataframe
+
+    originals = {name: PandasDataframe.__dict__[name] for name in ("to_pandas", "to_numpy")}
+    converted: list[int] = []
+
+    def guarded(name, original):
+        def method(self, *args, **kwargs):
+            rows = int(sum(self.row_lengths))
+            if rows > max_rows:
+                raise AssertionError(
+                    f"{what} converted a Modin frame of {rows:,} rows to "
+                    f"{'pandas' if name == 'to_pandas' else 'numpy'} ({name}): let Modin do "
+                    f"the work with the frame's own methods and convert only the small result")
+            converted.append(rows)
+            return original(self, *args, **kwargs)
+        method.__name__ = method.__qualname__ = name
+        method.__doc__ = original.__doc__
+        return method
+
+    for name, original in originals.items():
+        setattr(PandasDataframe, name, guarded(name, original))
+    try:
+        yield converted
+    finally:
+        for name, original in originals.items():
+            setattr(PandasDataframe, name, original)
 
 
 def _wait(result) -> None:

@@ -8,7 +8,9 @@ wraps a function so that it returns its result together with a :class:`Span`
 that :func:`course_lib.plots.gantt` draws. :func:`cluster_nodes` and
 :func:`tasks_per_node` say which machines a Ray cluster has and which of them
 run tasks. :func:`warm_up` waits until Ray's worker processes have started,
-so that a measurement does not include their start-up.
+so that a measurement does not include their start-up. A :class:`Rendezvous`
+lets tasks on one machine wait for each other: a test's probe that two tasks
+ran at the same time without relying on how long anything took.
 
 Times are ``time.time()`` seconds (wall clock, comparable across processes on
 one machine; across machines only as good as their clock synchronisation).
@@ -26,11 +28,13 @@ import math
 import numbers
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["Span", "cluster_nodes", "tasks_per_node", "timestamped", "to_gantt", "warm_up"]
+__all__ = ["Rendezvous", "Span", "cluster_nodes", "tasks_per_node", "timestamped", "to_gantt",
+           "warm_up"]
 
 
 @dataclass(frozen=True)
@@ -275,3 +279,53 @@ def warm_up(n_workers: int | None = None, timeout_s: float = 120.0) -> int:
         if len(pids) >= n_workers or time.monotonic() > deadline:
             return len(pids)
         seconds = min(2 * seconds, 1.0)  # give a slow worker longer to join in
+
+
+class Rendezvous:
+    """Markers in a fresh directory of this machine, for calls in different processes (Ray
+    tasks) to wait for each other: evidence that they ran at the same time which does not
+    depend on how fast the machine is.
+
+    :meth:`arrive` leaves a marker; :meth:`wait_for` waits until enough markers (or the
+    named ones) are there and returns True, or False after ``timeout_s``. A call that
+    arrives and then waits for a second marker finishes at once when a second call runs
+    beside it, and waits the whole timeout when the calls run one after the other. The
+    object is a path, so it pickles into tasks; its markers are files, so the tasks must
+    run on this machine (every node of a cluster started on one machine shares them).
+
+    >>> rv = Rendezvous()
+    >>> rv.arrive("a"); rv.wait_for(1, timeout_s=0.0), rv.wait_for(2, timeout_s=0.05)
+    (True, False)
+    >>> rv.arrive(7); rv.arrived(), rv.wait_for(["7"], timeout_s=0.0)
+    (['7', 'a'], True)
+    """
+
+    def __init__(self, path: str | None = None):
+        self.path = str(path) if path is not None else tempfile.mkdtemp(prefix="rendezvous-")
+
+    def arrive(self, name) -> None:
+        """Leave the marker ``name`` (any value; its ``str`` names the marker)."""
+        with open(os.path.join(self.path, str(name)), "w"):
+            pass
+
+    def arrived(self) -> list[str]:
+        """The markers left so far, sorted."""
+        return sorted(os.listdir(self.path))
+
+    def wait_for(self, what, timeout_s: float = 20.0, poll_s: float = 0.005) -> bool:
+        """Wait until ``what`` markers (an int: at least that many; else the names in
+        ``what``) are there: True, or False after ``timeout_s`` seconds."""
+        def met() -> bool:
+            if isinstance(what, numbers.Integral):
+                return len(os.listdir(self.path)) >= int(what)
+            return all(os.path.exists(os.path.join(self.path, str(n))) for n in what)
+
+        deadline = time.monotonic() + timeout_s
+        while not met():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(poll_s)
+        return True
+
+    def __repr__(self) -> str:
+        return f"Rendezvous({self.path!r})"

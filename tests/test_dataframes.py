@@ -143,6 +143,19 @@ MODIN_IN_A_NOTEBOOK = textwrap.dedent("""
     assert type(got) is pandas.Series
     pandas.testing.assert_series_equal(got, df.groupby("k")["x"].mean())
     mdf.groupby("k")["x"].nunique()  # defaults to pandas: its warning is silenced
+    with cl.dataframes.refuse_conversion(3, "the probe") as converted:
+        small = cl.dataframes.to_pandas(mdf.groupby("k")["x"].sum())  # 3 rows: allowed
+        for convert in (lambda: mdf._to_pandas(), lambda: mdf.modin.to_pandas(),
+                        lambda: cl.dataframes.to_pandas(mdf[["x"]]), lambda: mdf.to_numpy(),
+                        lambda: mdf["x"].values):
+            try:
+                convert()
+            except AssertionError as error:
+                assert "the probe converted a Modin frame of 8 rows" in str(error), error
+            else:
+                raise AssertionError("a conversion of 8 rows was not refused")
+    assert converted == [3] and small.tolist() == [12.0, 10.0, 9.0], (converted, small)
+    assert len(mdf._to_pandas()) == 8 and mdf.to_numpy().shape == (8, 2)  # restored
 
     race = cl.dataframes.compare(
         {"sum": (lambda lib, n: df if lib is pandas else lib.DataFrame(df),

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from course_lib import raytools
-from course_lib.raytools import Span, timestamped, to_gantt
+from course_lib.raytools import Rendezvous, Span, timestamped, to_gantt
 from tests.nbrun import run_script_ok
 
 
@@ -83,6 +83,31 @@ def test_to_gantt_labels_must_match():
         to_gantt({"a": (0, 1)}, labels=["x", "y"])
 
 
+def test_rendezvous_tells_calls_side_by_side_from_calls_one_after_the_other():
+    import pickle
+    import threading
+
+    rv = Rendezvous()
+    assert rv.arrived() == [] and pickle.loads(pickle.dumps(rv)).path == rv.path
+    met = {}
+
+    def meet(name):
+        rv.arrive(name)
+        met[name] = rv.wait_for(2, timeout_s=10.0)
+
+    threads = [threading.Thread(target=meet, args=(n,)) for n in ("x", "y")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert met == {"x": True, "y": True} and rv.arrived() == ["x", "y"]
+    alone = Rendezvous()
+    meet_alone = alone.wait_for(["x"], timeout_s=0.05)  # nobody arrives: times out
+    alone.arrive("x")
+    assert meet_alone is False and alone.wait_for(["x"], timeout_s=0.0) is True
+    assert alone.wait_for(1, timeout_s=0.0) and not alone.wait_for(2, timeout_s=0.0)
+
+
 def test_ray_functions_say_when_ray_is_not_running():
     if "ray" in sys.modules and sys.modules["ray"].is_initialized():
         pytest.skip("Ray is running in this process")
@@ -114,6 +139,14 @@ def test_with_a_local_ray():
             for pin in (False, True):
                 placed = cl.raytools.tasks_per_node(n_tasks=3, seconds=0.0, pin=pin)
                 assert placed == {nodes[0]["node_id"]: 3}, placed
+            rv = cl.raytools.Rendezvous()
+
+            def meet(name):
+                rv.arrive(name)
+                return rv.wait_for(2, timeout_s=20.0)
+
+            meet_task = ray.remote(meet)
+            assert ray.get([meet_task.remote("a"), meet_task.remote("b")]) == [True, True]
         print("OK")
     """)
     run_script_ok(code)

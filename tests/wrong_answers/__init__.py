@@ -470,11 +470,19 @@ def memorised(master: Master, exercise: str, own: str = "student-a",
     Returns {"master_other": the master's failures under ``other``'s seed (none expected),
     "own": the replay's failures under ``own``'s (none: the replay is faithful), "other": its
     failures under ``other``'s (some, where the hidden tests draw per-student cases),
-    "kind": "function", or "class" (a class is not memorised call by call: nothing run),
+    "kind": "function", or "class" or "generator" (not replayed call by call: nothing run),
     "unrecorded": test cells that fail with the recorder in place (left out of the rest)}."""
     solution = master.namespace()[exercise]
-    if isinstance(solution, type):
-        return {"kind": "class", "master_other": {}, "own": {}, "other": {}, "unrecorded": {}}
+    import inspect
+
+    if isinstance(solution, type) or hasattr(solution, "__ray_metadata__"):  # a Ray actor
+        kind = "class"
+    elif inspect.isgeneratorfunction(solution):  # yields as Ray tasks end: no faithful replay
+        kind = "generator"
+    else:
+        kind = None
+    if kind:
+        return {"kind": kind, "master_other": {}, "own": {}, "other": {}, "unrecorded": {}}
     # a numba kernel (GPU or simulator) is launched, not called: memorised launch by launch
     recorder, replay = (kernel_memoriser(solution) if hasattr(solution, "py_func")
                         else memoriser(solution))

@@ -320,3 +320,133 @@ def rg_driver_times(durations, deps, unit_s):
         ray.get(refs[t])
         out[t] = (t0, time.time())
     return out
+
+
+# --- issue 18: the method, the types and the spec, on random cases ----------------------------
+
+@wrong("parallel_map", "ray.get of each batch's task before submitting the next (one at a time)")
+def pm_one_at_a_time(fn, items, batch_size=1):
+    if batch_size < 1:
+        raise ValueError(batch_size)
+    out = []
+    for batch in _batches(items, batch_size):
+        out += ray.get(_apply.remote(fn, batch))
+    return out
+
+
+@wrong("parallel_map", "round-robin batches: item i goes to task i % tasks")
+def pm_round_robin(fn, items, batch_size=1):
+    if batch_size < 1:
+        raise ValueError(batch_size)
+    items = list(items)
+    k = -(-len(items) // batch_size)
+    results = ray.get([_apply.remote(fn, items[j::k]) for j in range(k)])
+    out = [None] * len(items)
+    for j, ys in enumerate(results):
+        out[j::k] = ys
+    return out
+
+
+@wrong("parallel_map", "np.array_split into ceil(n / batch_size) near-equal batches")
+def pm_array_split(fn, items, batch_size=1):
+    if batch_size < 1:
+        raise ValueError(batch_size)
+    items = list(items)
+    if not items:
+        return []
+    parts = np.array_split(np.arange(len(items)), -(-len(items) // batch_size))
+    results = ray.get([_apply.remote(fn, [items[i] for i in p]) for p in parts])
+    return [y for ys in results for y in ys]
+
+
+@wrong("parallel_map", "returns a tuple of the results")
+def pm_tuple(fn, items, batch_size=1):
+    if batch_size < 1:
+        raise ValueError(batch_size)
+    return tuple(y for ys in ray.get([_apply.remote(fn, b) for b in _batches(items, batch_size)])
+                 for y in ys)
+
+
+@wrong("as_completed", "ray.wait for all of them at once, then yields in the order given")
+def ac_wait_all(refs):
+    refs = list(refs)
+    if refs:
+        ray.wait(refs, num_returns=len(refs))
+    for ref in refs:
+        yield ray.get(ref)
+
+
+@wrong("RunningStats", "keeps every value; state() is the list of values")
+@ray.remote
+class RsKeepsValues:
+    def __init__(self):
+        self.values = []
+
+    def add(self, values):
+        self.values += [float(v) for v in np.asarray(values, dtype=float).ravel()]
+
+    def state(self):
+        return list(self.values)
+
+    def merge(self, state):
+        self.values += list(state)
+
+    def result(self):
+        if not self.values:
+            return 0, math.nan, math.nan
+        x = np.asarray(self.values)
+        return len(x), float(x.mean()), float(x.var())
+
+
+@wrong("RunningStats", "result() returns a list [count, mean, variance]")
+@ray.remote
+class RsResultList(_Stats):
+    def result(self):
+        return list(_Stats.result(self))
+
+
+@wrong("RunningStats", "the count kept as a float (n += float(size))")
+@ray.remote
+class RsFloatCount(_Stats):
+    def add(self, values):
+        x = np.asarray(values, dtype=float).ravel()
+        if x.size:
+            mean = float(x.mean())
+            self.merge((float(x.size), mean, float(((x - mean) ** 2).sum())))
+
+
+@wrong("RunningStats", "the batch's mean and M2 summed in float32")
+@ray.remote
+class RsFloat32(_Stats):
+    def add(self, values):
+        x = np.asarray(values, dtype=np.float32).ravel()
+        if x.size:
+            mean = float(x.mean())
+            self.merge((int(x.size), mean, float(((x - mean) ** 2).sum())))
+
+
+@wrong("best_batch_size", "tries only powers of two and n_items")
+def bbs_powers_of_two(n_items, item_s, overhead_s, P):
+    candidates = sorted({2 ** i for i in range(n_items.bit_length()) if 2 ** i <= n_items}
+                        | {n_items})
+    return _bbs(n_items, item_s, overhead_s, P, candidates=lambda n: candidates)
+
+
+@wrong("best_batch_size", "rounds the model's time to 9 decimals before comparing")
+def bbs_rounded(n_items, item_s, overhead_s, P):
+    return _bbs(n_items, item_s, overhead_s, P, better=lambda t, best: round(t, 9) < round(best, 9))
+
+
+@wrong("best_batch_size", "returns a float b (numpy's argmin over a float grid)")
+def bbs_float(n_items, item_s, overhead_s, P):
+    bs = np.arange(1.0, n_items + 1.0)
+    T = np.ceil(np.ceil(n_items / bs) / P) * (overhead_s + bs * item_s)
+    return float(bs[int(np.argmin(T))])
+
+
+@wrong("run_graph", "submits the tasks in the order of their names (sorted)")
+def rg_sorted_names(durations, deps, unit_s):
+    refs = {}
+    for t in sorted(durations):
+        refs[t] = _timed.remote(durations[t] * unit_s, *[refs[p] for p in deps.get(t, ())])
+    return _result(sorted(durations), refs)

@@ -279,3 +279,110 @@ def ber_int_p(row_s, overhead_s, P):
 @wrong("break_even_rows", "returns None when P <= 1")
 def ber_none(row_s, overhead_s, P):
     return None if P <= 1 else _break_even(row_s, overhead_s, P)
+
+
+# --- issue 18: the method, the types and the spec, on random cases ----------------------------
+
+@wrong("partition_bounds", "a list of [start, stop] lists")
+def pb_lists(n_rows, k):
+    _checked(n_rows, k)
+    return [[a, b] for a, b in _bounds(n_rows, k)]
+
+
+@wrong("partition_bounds", "a tuple of ranges, not a list")
+def pb_tuple(n_rows, k):
+    _checked(n_rows, k)
+    return tuple(_bounds(n_rows, k))
+
+
+@wrong("parallel_groupby_mean", "the whole frame sent to every task with its bounds")
+def pgm_whole_frame(df, key, value, k):
+    @ray.remote
+    def part_sums(frame, start, stop):
+        grouped = frame.iloc[start:stop].groupby(key)[value]
+        return pd.DataFrame({"sum": grouped.sum(), "count": grouped.count()})
+
+    refs = [part_sums.remote(df, a, b) for a, b in _bounds(len(df), k)]
+    return _combine(pd.concat(ray.get(refs)))
+
+
+@wrong("parallel_groupby_mean", "tasks hand their partitions back; the driver groups them")
+def pgm_driver_sums(df, key, value, k):
+    @ray.remote
+    def rows(part):
+        return part
+
+    parts = ray.get([rows.remote(df.iloc[a:b]) for a, b in _bounds(len(df), k)])
+    grouped = pd.concat(parts).groupby(key)[value]
+    return (grouped.sum() / grouped.count()).astype(float).sort_index()
+
+
+@wrong("parallel_groupby_mean", "the sums and counts made here, per partition; tasks add up")
+def pgm_grouped_here(df, key, value, k):
+    @ray.remote
+    def add(*partials):
+        return pd.concat(partials).groupby(level=0).sum()
+
+    partials = []
+    for a, b in _bounds(len(df), k):
+        column = df[value].iloc[a:b]
+        grouped = column.groupby(df[key].iloc[a:b])
+        partials.append(pd.DataFrame({"sum": grouped.sum(), "count": grouped.count()}))
+    total = ray.get(add.remote(*partials)).sort_index()
+    return (total["sum"] / total["count"]).astype(float)
+
+
+@wrong("parallel_groupby_mean", "rows with a missing key grouped as a key of their own")
+def pgm_nan_key(df, key, value, k):
+    @ray.remote
+    def sums_and_counts(part):
+        grouped = part.groupby(key, dropna=False)[value]
+        return pd.DataFrame({"sum": grouped.sum(), "count": grouped.count()})
+
+    refs = [sums_and_counts.remote(df.iloc[a:b]) for a, b in _bounds(len(df), k)]
+    total = pd.concat(ray.get(refs)).groupby(level=0, dropna=False).sum().sort_index()
+    return (total["sum"] / total["count"]).astype(float)
+
+
+@wrong("delay_by_carrier", "converts a Modin frame to pandas first, then groups")
+def dbc_to_pandas_first(flights):
+    frame = cl.dataframes.to_pandas(flights)
+    return frame.groupby("carrier")["arr_delay"].mean().sort_values(ascending=False)
+
+
+@wrong("delay_by_carrier", "an unstable sort: carriers with equal means in any order")
+def dbc_unstable(flights):
+    means = cl.dataframes.to_pandas(flights.groupby("carrier")["arr_delay"].mean())
+    return means.sort_values(ascending=False, kind="quicksort")
+
+
+@wrong("delay_by_carrier", "carriers without any delay (NaN) first")
+def dbc_nan_first(flights):
+    means = cl.dataframes.to_pandas(flights.groupby("carrier")["arr_delay"].mean())
+    return means.sort_values(ascending=False, kind="stable", na_position="first")
+
+
+@wrong("delay_by_carrier", "carriers without any delay dropped")
+def dbc_dropna(flights):
+    means = cl.dataframes.to_pandas(flights.groupby("carrier")["arr_delay"].mean())
+    return means.dropna().sort_values(ascending=False, kind="stable")
+
+
+@wrong("delay_by_carrier", "flights with a missing carrier kept as a group of their own")
+def dbc_nan_carrier(flights):
+    means = cl.dataframes.to_pandas(flights.groupby("carrier", dropna=False)["arr_delay"].mean())
+    return means.sort_values(ascending=False, kind="stable")
+
+
+@wrong("break_even_rows", "round() instead of floor() of the formula, plus one")
+def ber_round(row_s, overhead_s, P):
+    if P <= 1:
+        return math.inf
+    return round(overhead_s / (row_s * (1 - 1 / P))) + 1
+
+
+@wrong("break_even_rows", "returns 0 when there is no overhead")
+def ber_zero_overhead(row_s, overhead_s, P):
+    if P <= 1:
+        return math.inf
+    return 0 if overhead_s == 0 else _break_even(row_s, overhead_s, P)
