@@ -212,6 +212,12 @@ class SandboxedExecute(Execute):
                                "update_display_data", "error"):
             size = _size(msg)
             if used + size > self._limit and msg["msg_type"] != "error":
+                room = self._limit - used
+                if msg["msg_type"] == "stream" and room > 0:
+                    # the kernel sends a burst of prints as one message: keep its first part
+                    text = str((msg.get("content") or {}).get("text") or "")[:room]
+                    super().output(outs, {**msg, "content": {**msg["content"], "text": text}},
+                                   display_id, cell_index)
                 if used <= self._limit:
                     outs.append(NotebookNode(
                         output_type="stream", name="stdout",

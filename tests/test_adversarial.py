@@ -214,17 +214,21 @@ def _fixtures(course: Course, port: int) -> dict[str, tuple[object, str, float |
         "__builtins__ = dict(vars(builtins), __import__=my_import)\n")), "invalid", 0)
     F["post_execute_hook"] = (_with(WRONG + (
         "get_ipython().events.register('post_execute', lambda: None)\n")), "invalid", 0)
-    # hidden tests never reach feedback, in any encoding (the source read from the caller's
-    # frame, printed base64-encoded while the test runs, and hex-encoded in a later cell)
+    # hidden tests never reach feedback, in any encoding (the test cell's source read from the
+    # frames calling the solution, printed base64-encoded while the test runs, once, and
+    # hex-encoded in a later cell)
     F["leaks_encoded_source"] = (_with(
         correct + "_right = speedup\n"
         "def speedup(T_baseline, T_new):\n"
         "    import base64, linecache, sys\n"
-        "    frame = sys._getframe(1)\n"
-        "    src = ''.join(linecache.getlines(frame.f_code.co_filename))\n"
-        "    src += ''.join(get_ipython().user_ns.get('In', [])[-1:])\n"
-        "    print(base64.b64encode(src.encode()).decode())\n"
-        "    globals()['_stash'] = globals().get('_stash', '') + src\n"
+        "    if '_stash' not in globals():\n"
+        "        frame = sys._getframe(1)\n"
+        "        while frame.f_code.co_filename.endswith('.py'):  # past course_lib's helpers\n"
+        "            frame = frame.f_back\n"
+        "        src = ''.join(linecache.getlines(frame.f_code.co_filename))\n"
+        "        src += ''.join(get_ipython().user_ns.get('In', [])[-1:])\n"
+        "        print(base64.b64encode(src.encode()).decode())\n"
+        "        globals()['_stash'] = src\n"
         "    return _right(T_baseline, T_new)\n",
         extra="print(_stash.encode().hex())\n"), "ok", None)
     # a 40 MB exception message is capped in the autograded notebook and the feedback

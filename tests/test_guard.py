@@ -166,6 +166,32 @@ def test_a_timed_out_cell_is_its_own_error_not_the_notebooks(tmp_path):
 
 
 # ---------------------------------------------------------------------------- messages
+def test_a_cells_output_keeps_its_first_part_up_to_the_limit(tmp_path, monkeypatch):
+    """A burst of prints reaches the grader as one stream message: past the per-cell limit,
+    the part that fits is kept, then a note; later output of the cell is dropped."""
+    from autograde import sandbox
+    from autograde.execute import SandboxedExecute
+
+    limits = sandbox.Limits(output_kb=1)
+    monkeypatch.setenv(sandbox.ENV, sandbox.job_settings(limits, {}, tmp_path / "conn"))
+    ex = SandboxedExecute()
+    ex.reset_execution_trackers()  # what running a notebook sets up first
+    ex.clear_before_next_output = False
+
+    def stream(text):
+        return {"msg_type": "stream", "parent_header": {"msg_id": "m"},
+                "header": {"msg_type": "stream"},
+                "content": {"name": "stdout", "text": text}}
+
+    outs = []
+    ex.output(outs, stream("a" * 600), None, 0)
+    ex.output(outs, stream("b" * 3000), None, 0)
+    ex.output(outs, stream("c" * 10), None, 0)
+    text = "".join(o.get("text", "") for o in outs)
+    assert text.startswith("a" * 600 + "b" * 424) and "c" not in text, text[:50]
+    assert "output past 1 KiB dropped" in text and text.count("dropped") == 1
+
+
 def test_the_grader_reads_no_kernel_message_over_the_limit(tmp_path, monkeypatch):
     """The kernel client's sockets (on the manager's bounded context) drop a message over
     Limits.message_mb unread."""
