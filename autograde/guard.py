@@ -51,13 +51,20 @@ def __autograde_install():
     # the hidden tests' random cases: their functions, the classes' methods, and the seed
     # the grader gave this submission (set again, or faked, it would draw a classmate's)
     cases = course_lib.cases
-    cf = {n: getattr(cases, n) for n in cases.__all__ if callable(getattr(cases, n))}
-    cf.update({n: getattr(cases, n) for n in ("_short", "_as_case", "_call_text", "_unchanged")})
+    cf = {n: v for n, v in vars(cases).items()  # every function it defines, private ones too
+          if callable(v) and getattr(v, "__module__", None) == cases.__name__}
     cm = {(k.__name__, n): v for k in (cases.Draw, cases.Case)
           for n, v in vars(k).items() if callable(v)}
     ccode = {key: f.__code__ for key, f in [*cf.items(), *cm.items()] if hasattr(f, "__code__")}
     seed = cases.case_seed()
-    rng_factory = numpy.random.default_rng
+    import copy
+    import math
+
+    # what the cases' comparisons and seeding call into
+    used = {("numpy.random", "default_rng"): (numpy.random, numpy.random.default_rng),
+            ("hashlib", "sha256"): (hashlib, hashlib.sha256),
+            ("copy", "deepcopy"): (copy, copy.deepcopy),
+            **{("math", n): (math, getattr(math, n)) for n in ("isnan", "exp", "log")}}
     np_names = ("array", "asarray", "allclose", "isclose", "isnan", "abs", "all", "any",
                 "array_equal", "nanargmax", "unravel_index", "where", "ndarray", "float64",
                 "int64", "bool_", "True_", "array2string")
@@ -65,7 +72,8 @@ def __autograde_install():
     npt = {n: getattr(numpy.testing, n) for n in dir(numpy.testing) if n.startswith("assert")}
     modules = {m: sys.modules[m] for m in ("builtins", "numpy", "numpy.testing", "course_lib",
                                            "course_lib.checks", "course_lib.cases", "numbers",
-                                           "hmac", "hashlib", "os", "copy", "numpy.random")}
+                                           "hmac", "hashlib", "os", "copy", "math",
+                                           "numpy.random")}
     # names the notebooks bind to modules: in the notebook's namespace they must be those
     bound = {"np": numpy, "numpy": numpy, "cl": course_lib, "course_lib": course_lib}
     cls = type(shell) if shell is not None else None
@@ -129,8 +137,7 @@ def __autograde_install():
         bad += [f"course_lib.cases.{key if isinstance(key, str) else '.'.join(key)} (its code)"
                 for key, v in ccode.items()
                 if getattr(cf.get(key) or cm.get(key), "__code__", None) is not v]
-        if numpy.random.default_rng is not rng_factory:
-            bad.append("numpy.random.default_rng")
+        bad += [f"{m}.{n}" for (m, n), (mod, v) in used.items() if getattr(mod, n, None) is not v]
         try:
             same_seed = cases.case_seed() == seed
         except Exception:  # noqa: BLE001 - a broken seed is a changed one

@@ -82,6 +82,9 @@ def test_the_verifier_answers_the_challenge_when_nothing_was_touched():
     ("import os\nos.environ['COURSE_CASE_SEED'] = 'a-classmates-seed'", "seed"),
     ("import os\ndel os.environ['COURSE_CASE_SEED']", "seed"),
     ("import numpy\nnumpy.random.default_rng = lambda *a: None", "default_rng"),
+    ("import course_lib.cases as c\nc._plain = lambda value: True", "_plain"),
+    ("import math\nmath.isnan = lambda x: True", "math.isnan"),
+    ("import hashlib\nhashlib.sha256 = hashlib.md5", "hashlib.sha256"),
 ], ids=lambda v: v if isinstance(v, str) and len(v) < 20 else None)
 def test_a_replaced_helper_or_added_hook_fails_the_check(attack, named):
     got = _verify_after(attack)
