@@ -302,6 +302,11 @@ class Rendezvous:
 
     def __init__(self, path: str | None = None):
         self.path = str(path) if path is not None else tempfile.mkdtemp(prefix="rendezvous-")
+        if path is None:  # its own directory goes with it (copies sent to tasks do not own it)
+            import shutil
+            import weakref
+
+            weakref.finalize(self, shutil.rmtree, self.path, True)
 
     def arrive(self, name) -> None:
         """Leave the marker ``name`` (any value; its ``str`` names the marker)."""

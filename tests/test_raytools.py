@@ -106,6 +106,18 @@ def test_rendezvous_tells_calls_side_by_side_from_calls_one_after_the_other():
     alone.arrive("x")
     assert meet_alone is False and alone.wait_for(["x"], timeout_s=0.0) is True
     assert alone.wait_for(1, timeout_s=0.0) and not alone.wait_for(2, timeout_s=0.0)
+    # its directory goes when it does, not when a copy sent to a task does
+    import gc
+    import os
+
+    copy = pickle.loads(pickle.dumps(alone))
+    where = alone.path
+    del copy
+    gc.collect()
+    assert os.path.isdir(where)
+    del alone
+    gc.collect()
+    assert not os.path.exists(where)
 
 
 def test_ray_functions_say_when_ray_is_not_running():
