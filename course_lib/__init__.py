@@ -10,6 +10,7 @@ Modules, one per concept:
 * :mod:`~course_lib.checks`      helpers for the notebooks' test cells
 * :mod:`~course_lib.cases`       hidden tests' random cases, seeded per submission
 * :mod:`~course_lib.plots`       the figure style and the recurring charts
+* :mod:`~course_lib.predictions` predict, then measure: prediction vs measurement, reference ranges
 * :mod:`~course_lib.ray_session` starting Ray the same way everywhere
 * :mod:`~course_lib.profile`     the machine and the environment check
 * :mod:`~course_lib.widgets`     a small toolkit for interactive plots (static without widgets)
@@ -38,6 +39,7 @@ from . import (
     metrics,
     network,
     plots,
+    predictions,
     profile,
     ray_session,
     raytools,
@@ -70,6 +72,7 @@ __all__ = [
     "network",
     "peak_allocation",
     "plots",
+    "predictions",
     "profile",
     "ray_session",
     "raytools",
