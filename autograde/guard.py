@@ -19,6 +19,7 @@ def __autograde_install():
     import builtins
     import hashlib
     import hmac
+    import os
     import sys
 
     import numpy
@@ -57,6 +58,12 @@ def __autograde_install():
           for n, v in vars(k).items() if callable(v)}
     ccode = {key: f.__code__ for key, f in [*cf.items(), *cm.items()] if hasattr(f, "__code__")}
     seed = cases.case_seed()
+    # whether the hidden tests check that Ray tasks ran side by side: the CPUs grading gave
+    # Ray, and the function that reads them (unset or changed, the checks would be skipped)
+    raytools = course_lib.raytools
+    ray_cpus = os.environ.get(course_lib.ray_session.RAY_CPUS_ENV)
+    side = raytools.side_by_side
+    side_code = side.__code__
     import copy
     import math
 
@@ -64,7 +71,10 @@ def __autograde_install():
     used = {("numpy.random", "default_rng"): (numpy.random, numpy.random.default_rng),
             ("hashlib", "sha256"): (hashlib, hashlib.sha256),
             ("copy", "deepcopy"): (copy, copy.deepcopy),
-            **{("math", n): (math, getattr(math, n)) for n in ("isnan", "exp", "log")}}
+            **{("math", n): (math, getattr(math, n)) for n in ("isnan", "exp", "log")},
+            ("os", "environ"): (os, os.environ),
+            ("course_lib", "raytools"): (course_lib, raytools),
+            ("course_lib.raytools", "side_by_side"): (raytools, side)}
     np_names = ("array", "asarray", "allclose", "isclose", "isnan", "abs", "all", "any",
                 "array_equal", "nanargmax", "unravel_index", "where", "ndarray", "float64",
                 "int64", "bool_", "True_", "array2string")
@@ -144,6 +154,10 @@ def __autograde_install():
             same_seed = False
         if not same_seed:
             bad.append("the random cases' seed (COURSE_CASE_SEED)")
+        if os.environ.get(course_lib.ray_session.RAY_CPUS_ENV) != ray_cpus:
+            bad.append("Ray's CPUs for grading (COURSE_RAY_CPUS)")
+        if getattr(side, "__code__", None) is not side_code:
+            bad.append("course_lib.raytools.side_by_side (its code)")
         bad += [f"numpy.testing.{n}" for n, v in npt.items()
                 if getattr(numpy.testing, n, None) is not v]
         bad += [f"sys.modules[{m!r}]" for m, v in modules.items() if sys.modules.get(m) is not v]

@@ -33,8 +33,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["Rendezvous", "Span", "cluster_nodes", "tasks_per_node", "timestamped", "to_gantt",
-           "warm_up"]
+__all__ = ["Rendezvous", "Span", "cluster_nodes", "side_by_side", "tasks_per_node", "timestamped",
+           "to_gantt", "warm_up"]
 
 
 @dataclass(frozen=True)
@@ -279,6 +279,29 @@ def warm_up(n_workers: int | None = None, timeout_s: float = 120.0) -> int:
         if len(pids) >= n_workers or time.monotonic() > deadline:
             return len(pids)
         seconds = min(2 * seconds, 1.0)  # give a slow worker longer to join in
+
+
+def side_by_side() -> bool:
+    """Whether Ray can run two tasks at the same time here: it has 2 CPUs or more. A test
+    checks that a submission's tasks ran side by side only where this is True.
+
+    Grading sets ``COURSE_RAY_CPUS=2`` (:data:`course_lib.ray_session.RAY_CPUS_ENV`): Ray
+    then has 2 logical CPUs even in a one-CPU slot, where its two workers take turns on the
+    core (waiting tasks overlap all the same). Where that is set and Ray has fewer CPUs
+    now (the notebook restarted it smaller), this raises AssertionError rather than let
+    the check be skipped.
+    """
+    import ray
+
+    from .ray_session import RAY_CPUS_ENV
+
+    have = ray.cluster_resources().get("CPU", 0) if ray.is_initialized() else 0
+    given = os.environ.get(RAY_CPUS_ENV, "")
+    if given.isdigit() and int(given) >= 2 and have < 2:
+        raise AssertionError(f"Ray has {have:g} CPUs, but grading started it with {given}: "
+                             "do not restart Ray with fewer CPUs (the checks that tasks run "
+                             "side by side need two)")
+    return have >= 2
 
 
 class Rendezvous:

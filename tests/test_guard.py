@@ -18,6 +18,7 @@ import pytest
 from autograde import integrity
 from autograde.sandbox import GUARD
 from course_lib.cases import SEED_ENV
+from course_lib.ray_session import RAY_CPUS_ENV
 
 NAME, SECRET = "__autograde_verify_0123456789abcdef__", "s3cret"
 
@@ -45,6 +46,7 @@ def _verify_after(attack: str, seed: str | None = "the-graders-seed") -> dict:
     """The verifier's answer after ``attack``, in a kernel given ``seed`` (None: no seed, as
     in a learner's own kernel)."""
     env = {k: v for k, v in os.environ.items() if k != SEED_ENV}
+    env[RAY_CPUS_ENV] = "2"  # as grading sets it
     if seed is not None:
         env[SEED_ENV] = seed
     proc = subprocess.run([sys.executable, "-c", SCRIPT, str(GUARD), NAME, SECRET, attack],
@@ -85,6 +87,13 @@ def test_the_verifier_answers_the_challenge_when_nothing_was_touched():
     ("import course_lib.cases as c\nc._plain = lambda value: True", "_plain"),
     ("import math\nmath.isnan = lambda x: True", "math.isnan"),
     ("import hashlib\nhashlib.sha256 = hashlib.md5", "hashlib.sha256"),
+    # whether the hidden tests check that Ray tasks ran side by side (course_lib.raytools)
+    ("import os\nos.environ['COURSE_RAY_CPUS'] = '1'", "COURSE_RAY_CPUS"),
+    ("import os\ndel os.environ['COURSE_RAY_CPUS']", "COURSE_RAY_CPUS"),
+    ("import os\nos.environ = dict(os.environ, COURSE_RAY_CPUS='1')", "os.environ"),
+    ("import course_lib.raytools as r\nr.side_by_side = lambda: False", "side_by_side"),
+    ("import course_lib.raytools as r\nr.side_by_side.__code__ = (lambda: False).__code__",
+     "side_by_side (its code)"),
 ], ids=lambda v: v if isinstance(v, str) and len(v) < 20 else None)
 def test_a_replaced_helper_or_added_hook_fails_the_check(attack, named):
     got = _verify_after(attack)

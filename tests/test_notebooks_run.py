@@ -76,3 +76,14 @@ def test_notebook_runs_in_2_gb_on_one_cpu(graded_class, name):
 
 def test_grading_leaves_no_process_behind(graded_class):
     assert not graded_class.leftovers, f"processes left: {graded_class.leftovers}"
+
+
+def test_grading_checks_that_ray_tasks_run_side_by_side(graded_class):
+    """A grading slot has one CPU, but Ray gets two logical CPUs there (COURSE_RAY_CPUS):
+    notebook 03's checks that tasks run side by side ran when its master was graded, not
+    skipped with "fewer than 2 CPUs" (where a ray.get loop would pass)."""
+    name = "03_task_parallelism_ray"
+    skipped = [gid for gid, cell in _code_cells(graded_class.executed(name))
+               for o in cell.outputs if o.output_type == "stream" and "not checked" in o.text]
+    assert graded_class.cpus_per_job == 1
+    assert not skipped, f"{name}: graded without its concurrency checks in {skipped}"

@@ -128,14 +128,41 @@ def test_ray_functions_say_when_ray_is_not_running():
             fn()
 
 
+def test_side_by_side_is_not_skipped_where_grading_gave_ray_two_cpus(monkeypatch):
+    if "ray" in sys.modules and sys.modules["ray"].is_initialized():
+        pytest.skip("Ray is running in this process")
+    monkeypatch.delenv("COURSE_RAY_CPUS", raising=False)
+    assert raytools.side_by_side() is False  # no Ray: nothing runs side by side
+    monkeypatch.setenv("COURSE_RAY_CPUS", "2")  # grading: Ray was started with 2
+    with pytest.raises(AssertionError, match="do not restart Ray with fewer CPUs"):
+        raytools.side_by_side()
+
+
+def test_logical_cpus_are_the_cores_or_what_grading_asks(monkeypatch):
+    from course_lib import ray_session
+
+    monkeypatch.setenv("COURSE_CPUS", "1")
+    monkeypatch.delenv("COURSE_RAY_CPUS", raising=False)
+    assert ray_session.logical_cpus() == 1
+    monkeypatch.setenv("COURSE_RAY_CPUS", "2")
+    assert ray_session.logical_cpus() == 2
+    monkeypatch.setenv("COURSE_RAY_CPUS", "x")
+    assert ray_session.logical_cpus() == 1
+
+
 @pytest.mark.ray
 def test_with_a_local_ray():
-    # In a fresh interpreter, as a notebook would run it; nothing may reach stderr.
+    # In a fresh interpreter, as a notebook would run it; nothing may reach stderr. As in a
+    # grading slot: one core (COURSE_CPUS=1), Ray given 2 logical CPUs (COURSE_RAY_CPUS=2),
+    # its two workers taking turns on the core: tasks still run side by side
     code = textwrap.dedent("""
         import os
+        os.sched_setaffinity(0, [min(os.sched_getaffinity(0))])
+        os.environ.update(COURSE_CPUS="1", COURSE_RAY_CPUS="2")
         import course_lib as cl
-        with cl.ray_session.session(num_cpus=2, object_store_mb=100) as info:
+        with cl.ray_session.session(object_store_mb=100) as info:
             import ray
+            assert cl.available_cpus() == 1 and cl.raytools.side_by_side()
             assert cl.raytools.warm_up() == 2
             nodes = cl.raytools.cluster_nodes()
             assert len(nodes) == 1 and nodes[0]["head"] and nodes[0]["CPU"] == 2, nodes

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from course_lib.cases import SEED_ENV, seed_for
+from course_lib.ray_session import RAY_CPUS_ENV
 
 from .. import integrity, sandbox
 from ..course import Course
@@ -32,7 +33,7 @@ from ..sandbox import Limits
 from .plan import Job, Result
 
 __all__ = ["ForkServer", "case_env", "conclude", "cpu_slots", "execute", "kill_marked", "launch",
-           "marked_pids", "prepare_scratch"]
+           "marked_pids", "prepare_scratch", "ray_env"]
 
 
 # ---------------------------------------------------------------------------- processes
@@ -159,11 +160,23 @@ def case_env(student: str, assignment: str) -> dict[str, str]:
     return {SEED_ENV: seed_for(student, assignment)}
 
 
+RAY_MIN_CPUS = 2
+
+
+def ray_env(n_cpus: int) -> dict[str, str]:
+    """Ray's logical CPUs in a job: at least 2, even in a one-CPU slot, so that the hidden
+    tests can check that a submission runs Ray tasks side by side
+    (:func:`course_lib.raytools.side_by_side`); its workers then take turns on the slot's
+    CPU."""
+    return {RAY_CPUS_ENV: str(max(RAY_MIN_CPUS, n_cpus))}
+
+
 def _job_env(owner: str, n_cpus: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("RAY_ADDRESS", "AUTOGRADE_JOB", sandbox.ENV)}
     env["AUTOGRADE_COURSE_STATE"] = owner  # a killed run's processes are found by this
     env["COURSE_CPUS"] = str(n_cpus)  # course_lib sizes Ray (and the rest) to this share
+    env.update(ray_env(n_cpus))
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -221,7 +234,7 @@ class ForkServer:
     def _run(self, scratch: Path, assignment: str, student: str, n_cpus: int,
              timeout_s: float, marker: str, settings: str) -> tuple[str, str, float]:
         env = {"AUTOGRADE_JOB": marker, "COURSE_CPUS": str(n_cpus), sandbox.ENV: settings,
-               **case_env(student, assignment)}
+               **ray_env(n_cpus), **case_env(student, assignment)}
         request = json.dumps({"scratch": str(scratch), "assignment": assignment,
                               "student": student, "cpus": self.cpus, "env": env})
         started = None
