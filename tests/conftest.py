@@ -23,7 +23,8 @@ from autograde import course  # noqa: E402
 
 ASSIGNMENTS = course.assignments()
 
-pytest_plugins = ["tests.suite_policy"]  # markers' timeouts, skips under CI, the skip report
+pytest_plugins = ["tests.suite_policy",  # markers' timeouts, skips under CI, the skip report
+                  "tests.ordering"]  # the quick tests first, beside the Ray judges
 
 
 @pytest.fixture(scope="session")

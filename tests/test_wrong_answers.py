@@ -8,7 +8,8 @@ the hidden tests catch. The masters' own solutions pass the same harness, so a f
 wrong answer's, not the harness's.
 
 Notebooks whose test cells call Ray (03, and 04 with Modin) are judged in a fresh interpreter
-with a Ray session of its own, once for all their wrong answers (marker ``ray``: slow).
+with a Ray session of its own, once for all their wrong answers (marker ``ray``: slow). The
+run starts those judges in the background first, while the quick tests run (tests/ordering.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.wrong_answers import Master, all_wrong_answers, judge, memorised, run_with_ray
+from tests.wrong_answers import Master, all_wrong_answers, judge, memorised, outcome_with_ray
 
 WRONG = all_wrong_answers()
 NOTEBOOKS = sorted({w.notebook for w in WRONG})
@@ -36,7 +37,7 @@ def master(name: str) -> Master:
 def outcome(name: str) -> dict:
     """{"master": {exercise: failures}, "wrong": {id: (visible, graded)}} for one notebook."""
     if name in WITH_RAY:
-        return run_with_ray(name)
+        return outcome_with_ray(name)  # started at the beginning of the run (tests/ordering.py)
     m = master(name)
     return {"master": {e: m.failures(e) for e in m.exercises()},
             "wrong": judge(m, [w for w in WRONG if w.notebook == name]),

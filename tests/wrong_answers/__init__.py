@@ -79,20 +79,79 @@ def judge(master: Master, wrong_answers: list[Wrong]) -> dict[str, tuple[dict, d
             for w in wrong_answers if w.notebook == master.name}
 
 
+_RUNNING: set = set()  # the judges' subprocesses still running (killed at exit)
+
+
+def _kill_running() -> None:
+    import os
+    import signal
+
+    for proc in list(_RUNNING):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the judge and the Ray it started
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 def run_with_ray(notebook: str, timeout_s: int = 900) -> dict:
     """Judge one notebook's wrong answers in a fresh interpreter that starts a Ray session of
     two CPUs first (as the notebook does); returns ``{"master": {exercise: failures},
     "wrong": {id: [visible, graded]}}``. The module ``tests.wrong_answers.ray_judge`` runs
-    there."""
+    there, in a session of its own: a test run that ends early kills it, Ray included."""
+    import atexit
     import subprocess
     import sys
 
     root = Path(__file__).resolve().parents[2]
-    proc = subprocess.run([sys.executable, "-m", "tests.wrong_answers.ray_judge", notebook],
-                          capture_output=True, text=True, timeout=timeout_s, cwd=root)
+    atexit.register(_kill_running)  # once per call: the kill is idempotent
+    proc = subprocess.Popen([sys.executable, "-m", "tests.wrong_answers.ray_judge", notebook],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root,
+                            start_new_session=True)
+    _RUNNING.add(proc)
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        _kill_running()
+        proc.communicate()
+        raise RuntimeError(f"judging {notebook} with Ray took over {timeout_s} s") from None
+    finally:
+        _RUNNING.discard(proc)
     if proc.returncode != 0:
-        raise RuntimeError(f"judging {notebook} with Ray failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"judging {notebook} with Ray failed:\n{err[-3000:]}")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+_BACKGROUND: dict = {}  # notebook -> concurrent.futures.Future of run_with_ray(notebook)
+
+
+def judge_in_background(notebooks: list[str]) -> None:
+    """Start :func:`run_with_ray` for ``notebooks``, one after the other, in a daemon thread
+    (each judge is a subprocess of its own, killed if the run ends first);
+    :func:`outcome_with_ray` waits for the result. The test run starts them first
+    (tests/ordering.py): minutes of Ray tasks, mostly waiting, beside the quick tests."""
+    import threading
+    from concurrent.futures import Future
+
+    todo = [n for n in notebooks if n not in _BACKGROUND]
+    for name in todo:
+        _BACKGROUND[name] = Future()
+
+    def work():
+        for name in todo:
+            future = _BACKGROUND[name]
+            try:
+                future.set_result(run_with_ray(name))
+            except BaseException as exc:  # noqa: BLE001 - the test that reads it reports it
+                future.set_exception(exc)
+
+    if todo:
+        threading.Thread(target=work, name="ray-judges", daemon=True).start()
+
+
+def outcome_with_ray(notebook: str) -> dict:
+    """:func:`run_with_ray`'s result: the one started in the background, else a new run."""
+    future = _BACKGROUND.get(notebook)
+    return future.result() if future is not None else run_with_ray(notebook)
 
 
 def strip_hidden(source: str) -> str:
