@@ -570,3 +570,27 @@ def ax_float64(a, x, y):
     for lo in range(0, len(x), 8192):
         out[lo:lo + 8192] += a * x[lo:lo + 8192]
     return out
+
+
+# --- issue 20: the float ceiling on other pairs (p, n); a list of codes ----------------------
+
+@wrong("latency_percentiles", "rank ceil(p * 0.01 * n): 0.01 is not exact either")
+def lp_float_hundredth(latencies, ps=(50, 95, 99)):
+    return _percentiles(latencies, ps, lambda p, n: math.ceil(p * 0.01 * n))
+
+
+@wrong("latency_percentiles", "rank ceil(p / 100 * n) computed with numpy, all ps at once")
+def lp_numpy_ceil(latencies, ps=(50, 95, 99)):
+    samples = np.sort(np.asarray(latencies, dtype=float))
+    if samples.size == 0:
+        raise ValueError("no latencies")
+    p = np.asarray(list(ps), dtype=float)
+    if np.any(~((p > 0) & (p <= 100))):
+        raise ValueError("p outside (0, 100]")
+    ranks = np.ceil(p / 100 * samples.size).astype(int)
+    return {q: float(samples[r - 1]) for q, r in zip(ps, ranks)}
+
+
+@wrong("dequantize_int8", "q.astype(np.float32) * np.float32(scale): a list of codes fails")
+def dq_array_only(q, scale):
+    return q.astype(np.float32) * np.float32(scale)
