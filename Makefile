@@ -71,9 +71,16 @@ test: sandbox
 # Jupyter refuses to run as root unless told; containers and CI often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-lab: $(STAMP)
+# make lab GPU=1: also the optional `gpu` extra (numba-cuda with CUDA from PyPI, NVML), for a
+# machine with an NVIDIA GPU and its driver (README, "On an NVIDIA GPU")
+GPU ?=
+lab: $(STAMP) $(if $(GPU),gpu-extra)
 	@command -v bwrap >/dev/null || echo "note: to grade submissions (instructors), first: make sandbox"
 	$(BIN)/jupyter lab --notebook-dir=$(LAB_DIR) --LabApp.default_url=$(LAB_URL) $(ROOT_FLAG) $(LAB_ARGS)
+
+.PHONY: gpu-extra
+gpu-extra: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[gpu]' -c requirements-lock.txt
 
 # The markers (pyproject.toml) say what a test needs; test-fast leaves out every one of them.
 FAST_MARKERS := not ray and not notebook and not grading and not browser and not cluster and not adversarial and not slow

@@ -41,23 +41,41 @@ from pathlib import Path
 
 import numpy as np
 
+from .gpu_traffic import Traffic, traffic
 from .metrics import format_bytes, format_time
 
 __all__ = [
     "COPY_LATENCY_S",
+    "DATASHEETS",
     "H100_SXM5",
     "LINKS",
     "SIMULATOR_LABEL",
     "KernelRun",
     "Link",
     "Access",
+    "Traffic",
     "Transfers",
+    "REFERENCE_LAUNCH_GPU_S",
+    "copy_rates",
     "copy_time",
+    "library_matmul_tflops",
+    "measure_bandwidth",
+    "pcie_link",
+    "datasheet",
+    "board_power",
+    "device_facts",
     "device_name",
+    "gpu_ceilings",
+    "gpu_smoke_test",
     "on_simulator",
+    "overlap_demo",
     "recording_array",
+    "reference_gpu",
+    "reference_label",
     "run_kernel",
     "setup",
+    "traffic",
+    "with_constants",
     "write_problems",
 ]
 
@@ -81,6 +99,9 @@ class Link:
 # Published peak rates, per direction, in bytes/s. Real copies reach less: about 80-90 % of
 # the PCIe rate from pinned (page-locked) host memory, less from ordinary (pageable) memory.
 LINKS: dict[str, Link] = {
+    # PCI-SIG, PCI Express Base Specification 3.0 (2010): 8 GT/s per lane, 128b/130b: 15.75 GB/s.
+    "pcie3": Link("PCIe 3.0 x16", 8e9 * 16 * 128 / 130 / 8,
+                  "PCI-SIG, PCI Express Base Specification 3.0 (2010): 8 GT/s per lane"),
     # PCI-SIG, PCI Express Base Specification 4.0 (2017): 16 GT/s per lane, 128b/130b
     # encoding, so an x16 link carries 16e9 * 16 * 128/130 / 8 = 31.5 GB/s each way.
     "pcie4": Link("PCIe 4.0 x16", 16e9 * 16 * 128 / 130 / 8,
@@ -129,6 +150,108 @@ H100_SXM5 = {
               "CUDA C++ Programming Guide, Technical Specifications per Compute Capability",
 }
 
+# Datasheet figures of the GPUs the course knows, each with its source. "hbm_Bps" is the
+# device memory's bandwidth; "fp32_flops" the peak FP32 rate without tensor cores; "pcie" the
+# host link the card is built for (a machine may run it at a lower generation or width).
+DATASHEETS: dict[str, dict] = {
+    "H100 SXM5": {"sms": 132, "max_threads_per_sm": 2048, "memory_bytes": 80e9,
+                  "hbm_Bps": 3.35e12, "fp32_flops": 67e12, "l2_bytes": 50 * 2**20,
+                  "pcie": "pcie5", "max_power_w": 700,
+                  "source": "NVIDIA H100 Tensor Core GPU datasheet (2022); H100 architecture "
+                            "whitepaper (2022)"},
+    "H100 PCIe": {"sms": 114, "max_threads_per_sm": 2048, "memory_bytes": 80e9,
+                  "hbm_Bps": 2.0e12, "fp32_flops": 51e12, "l2_bytes": 50 * 2**20,
+                  "pcie": "pcie5", "max_power_w": 350,
+                  "source": "NVIDIA H100 Tensor Core GPU datasheet (2022), PCIe card"},
+    "H200": {"sms": 132, "max_threads_per_sm": 2048, "memory_bytes": 141e9,
+             "hbm_Bps": 4.8e12, "fp32_flops": 67e12, "l2_bytes": 60 * 2**20,
+             "pcie": "pcie5", "max_power_w": 700,
+             "source": "NVIDIA H200 Tensor Core GPU datasheet (2024), SXM"},
+    "A100": {"sms": 108, "max_threads_per_sm": 2048, "memory_bytes": 80e9,
+             "hbm_Bps": 2.039e12, "fp32_flops": 19.5e12, "l2_bytes": 40 * 2**20,
+             "pcie": "pcie4", "max_power_w": 400,
+             "source": "NVIDIA A100 Tensor Core GPU datasheet (2021), 80 GB SXM"},
+    "L4": {"sms": 58, "max_threads_per_sm": 1536, "memory_bytes": 24e9,
+           "hbm_Bps": 300e9, "fp32_flops": 30.3e12, "l2_bytes": 48 * 2**20,
+           "pcie": "pcie4", "max_power_w": 72,
+           "source": "NVIDIA L4 Tensor Core GPU datasheet (2023); Ada GPU architecture "
+                     "whitepaper"},
+    "T4": {"sms": 40, "max_threads_per_sm": 1024, "memory_bytes": 16e9,
+           "hbm_Bps": 320e9, "fp32_flops": 8.1e12, "l2_bytes": 4 * 2**20,
+           "pcie": "pcie3", "max_power_w": 70,
+           "source": "NVIDIA T4 Tensor Core GPU datasheet (2019); Turing architecture "
+                     "whitepaper"},
+    "RTX 4090": {"sms": 128, "max_threads_per_sm": 1536, "memory_bytes": 24e9,
+                 "hbm_Bps": 1.008e12, "fp32_flops": 82.6e12, "l2_bytes": 72 * 2**20,
+                 "pcie": "pcie4", "max_power_w": 450,
+                 "source": "NVIDIA Ada GPU architecture whitepaper (2022), GeForce RTX 4090"},
+}
+
+
+def datasheet(name: str) -> tuple[str, dict] | None:
+    """The datasheet entry for a GPU's name as the driver reports it ("NVIDIA H100 80GB HBM3",
+    "NVIDIA H200", "Tesla T4", ...), as (key, figures); None when the course has none.
+
+    >>> datasheet("NVIDIA H100 80GB HBM3")[0], datasheet("Tesla T4")[0], datasheet("Quadro X")
+    ('H100 SXM5', 'T4', None)
+    >>> datasheet("NVIDIA H100 PCIe")[0], datasheet("NVIDIA GeForce RTX 4090")[0]
+    ('H100 PCIe', 'RTX 4090')
+    """
+    text = str(name).upper()
+    if "H100" in text:
+        key = "H100 PCIe" if "PCIE" in text else "H100 SXM5"
+    elif "H200" in text:
+        key = "H200"
+    elif "A100" in text:
+        key = "A100"
+    elif "RTX 4090" in text:
+        key = "RTX 4090"
+    elif " L4" in f" {text}" and "L40" not in text:
+        key = "L4"
+    elif " T4" in f" {text}":
+        key = "T4"
+    else:
+        return None
+    return key, DATASHEETS[key]
+
+
+REFERENCE_NAME = "h200_2026-12-04.json"
+REFERENCE_FILE = Path(__file__).resolve().parent.parent / "data" / "gpu_reference" / REFERENCE_NAME
+
+
+def _reference_file() -> Path:
+    """The reference data: beside course_lib in the repository, or found from the working
+    directory (a notebook runs in notebooks/, the repository's root is its parent)."""
+    for path in (REFERENCE_FILE, Path.cwd() / "data" / "gpu_reference" / REFERENCE_NAME,
+                 Path.cwd().parent / "data" / "gpu_reference" / REFERENCE_NAME):
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"the course's GPU reference data ({REFERENCE_NAME}) is not in "
+                            f"data/gpu_reference/ of the course's repository: run from it")
+
+
+def reference_gpu() -> dict:
+    """The course's reference GPU's measurements (an NVIDIA H200, 2026-12-04), from
+    ``data/gpu_reference/``: what a notebook shows, labelled as such, when no GPU is here.
+
+    >>> ref = reference_gpu()
+    >>> ref["device"]["name"], ref["about"]["date"]
+    ('NVIDIA H200', '2026-12-04')
+    """
+    return json.loads(_reference_file().read_text())
+
+
+def reference_label() -> str:
+    """How a notebook names a figure from :func:`reference_gpu`.
+
+    >>> reference_label()
+    'reference GPU: NVIDIA H200, measured 2026-12-04 (data/gpu_reference/)'
+    """
+    ref = reference_gpu()
+    return (f"reference GPU: {ref['device']['name']}, measured {ref['about']['date']} "
+            f"(data/gpu_reference/)")
+
+
 _state: dict = {"mode": None, "name": "", "note": ""}
 
 
@@ -148,7 +271,7 @@ def _probe_gpu(timeout: float = 120) -> dict:
     """
     env = {k: v for k, v in os.environ.items() if k != ENV_VAR}
     code = ("import json, sys; sys.path.insert(0, sys.argv[1]); "
-            "from course_lib.profile import gpu_status; print(json.dumps(gpu_status()))")
+            "from course_lib.gpu import gpu_smoke_test; print(json.dumps(gpu_smoke_test()))")
     try:
         root = str(Path(__file__).resolve().parent.parent)  # the folder holding course_lib
         proc = subprocess.run([sys.executable, "-c", code, root], capture_output=True, text=True,
@@ -156,6 +279,53 @@ def _probe_gpu(timeout: float = 120) -> dict:
         return json.loads(proc.stdout.strip().splitlines()[-1])
     except (OSError, subprocess.SubprocessError, ValueError, IndexError) as exc:
         return {"gpu": False, "name": "", "note": f"could not ask numba about the GPU ({exc})"}
+
+
+def _what_is_missing(exc: BaseException) -> str:
+    """One line saying what a failed GPU check lacks, and how to get it."""
+    text = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    low = text.lower()
+    fix = "pip install -e '.[gpu]' (numba-cuda with CUDA's compiler from PyPI; see the README)"
+    if "nvvm" in low or "libdevice" in low or "nvrtc" in low:
+        return f"CUDA's compiler libraries (NVVM/libdevice) are missing: {fix} [{text[:120]}]"
+    if "driver" in low or "cuinit" in low or "libcuda" in low:
+        return (f"the NVIDIA driver cannot be used (is it installed and matching the GPU?) "
+                f"[{text[:120]}]")
+    if "no module named" in low:
+        return f"a package is missing: {fix} [{text[:120]}]"
+    return f"a one-thread test kernel failed: {text[:160]}"
+
+
+def gpu_smoke_test() -> dict:
+    """Can numba use a CUDA GPU here? Compiles and launches a one-thread kernel (not only
+    ``cuda.is_available()``) and reads its result back. Returns ``{"gpu": bool, "name": str,
+    "note": str}``, the note saying in one line what is missing when the answer is no.
+    Imports numba: :func:`setup` runs it in a child process."""
+    if os.environ.get(ENV_VAR) == "1":
+        return {"gpu": False, "name": "", "note": "NUMBA_ENABLE_CUDASIM=1 is set"}
+    try:
+        from numba import cuda
+    except Exception as exc:  # noqa: BLE001 - any failure: no GPU for the course
+        return {"gpu": False, "name": "", "note": _what_is_missing(exc)}
+    try:
+        if not cuda.is_available():
+            return {"gpu": False, "name": "",
+                    "note": "numba finds no usable CUDA driver and GPU (cuda.is_available() is "
+                            "False); pip install -e '.[gpu]' brings CUDA's libraries"}
+
+        @cuda.jit
+        def one_thread(out):
+            out[0] = 42
+
+        out = cuda.device_array(1, dtype=np.int32)
+        one_thread[1, 1](out)
+        if int(out.copy_to_host()[0]) != 42:
+            return {"gpu": False, "name": "", "note": "a one-thread test kernel ran but gave a "
+                                                      "wrong result"}
+        return {"gpu": True, "name": _current_gpu_name(cuda),
+                "note": "a one-thread kernel compiled and ran on it"}
+    except Exception as exc:  # noqa: BLE001
+        return {"gpu": False, "name": "", "note": _what_is_missing(exc)}
 
 
 def _loaded_cuda_is_simulator() -> bool:
@@ -309,6 +479,8 @@ class KernelRun:
     device: str
     simulated: bool
     note: str = ""
+    dispatch_s: tuple[float, ...] = ()  # on a GPU: the host's time to issue one launch
+    method: str = ""  # on a GPU: how the GPU time was taken
 
     @property
     def threads(self) -> int:
@@ -325,10 +497,93 @@ class KernelRun:
             return str(d[0]) if len(d) == 1 else "(" + ", ".join(map(str, d)) + ")"
 
         label = SIMULATOR_LABEL if self.device == SIMULATOR_NAME else (
-            "CPU time: not GPU speed" if self.simulated else "GPU time")
+            "CPU time: not GPU speed" if self.simulated else "GPU time per launch")
+        if self.method:
+            label += f", {self.method}"
         extra = f"; {self.note}" if self.note else ""
-        return (f"{self.name}[{dim(self.griddim)}, {dim(self.blockdim)}]: {self.threads:,} "
+        text = (f"{self.name}[{dim(self.griddim)}, {dim(self.blockdim)}]: {self.threads:,} "
                 f"threads on {self.device}: {format_time(self.median)} ({label}{extra})")
+        if self.dispatch_s:
+            text += (f"; the host needs {format_time(statistics.median(self.dispatch_s))} to "
+                     f"issue one launch (numba's dispatch)")
+        return text
+
+    @property
+    def dispatch(self) -> float | None:
+        """Median seconds the host (numba) takes to issue one launch; None off a GPU."""
+        return statistics.median(self.dispatch_s) if self.dispatch_s else None
+
+
+_SPIN: dict = {}
+
+
+def _spin_kernel(cuda):
+    """A one-thread kernel that keeps the GPU busy for ``iterations`` dependent multiply-adds
+    (numba compiles it once per process)."""
+    if "kernel" not in _SPIN:
+        @cuda.jit
+        def spin(iterations, out):
+            x = out[0]
+            for _ in range(iterations):
+                x = x * 0.999999 + 1e-7
+            out[0] = x
+
+        _SPIN["kernel"] = spin
+        _SPIN["out"] = cuda.to_device(np.ones(1, dtype=np.float32))
+    return _SPIN["kernel"], _SPIN["out"]
+
+
+def _time_on_gpu(launch, args, rounds: int, cuda):
+    """(GPU seconds per launch, host dispatch seconds per launch, method), one value per round.
+
+    The GPU's time: a batch of launches queued behind a short busy kernel, between two CUDA
+    events; the GPU runs them back to back, so the events see the GPU's own cost and not
+    numba's dispatch (which a single launch between events measures: tens of microseconds).
+    The host's dispatch: the wall time to issue the batch, divided by its size. Falls back to
+    events around the batch alone (said in the method) when the busy kernel cannot be used."""
+    launch(*args)  # compiles for these argument types
+    cuda.synchronize()
+    start, end = cuda.event(), cuda.event()
+    start.record()
+    launch(*args)
+    end.record()
+    end.synchronize()
+    single = cuda.event_elapsed_time(start, end) / 1e3  # s, dispatch gaps included
+    batch = int(min(20, max(1, 2e-3 // max(single, 1e-9))))
+    try:
+        spin, out = _spin_kernel(cuda)
+        spin[1, 1](1000, out)
+        cuda.synchronize()
+        s0, s1 = cuda.event(), cuda.event()
+        s0.record()
+        spin[1, 1](100_000, out)
+        s1.record()
+        s1.synchronize()
+        per_iteration = cuda.event_elapsed_time(s0, s1) / 1e3 / 100_000
+    except Exception:  # noqa: BLE001 - no busy kernel: events around the batch only
+        spin, per_iteration = None, 0.0
+    gpu, host = [], []
+    wait_s = 1e-3 + batch * 200e-6  # longer than the host needs to issue the batch
+    for _ in range(rounds):
+        cuda.synchronize()
+        if spin is not None:
+            spin[1, 1](int(wait_s / max(per_iteration, 1e-12)), out)
+        start, end = cuda.event(), cuda.event()
+        start.record()
+        t0 = time.perf_counter()
+        for _ in range(batch):
+            launch(*args)
+        issued = time.perf_counter() - t0
+        end.record()
+        end.synchronize()
+        gpu.append(cuda.event_elapsed_time(start, end) / 1e3 / batch)
+        host.append(issued / batch)
+        if issued > wait_s:  # the GPU may have waited for the host: wait longer next round
+            wait_s = 2 * issued
+    method = (f"{batch} launch{'es' * (batch > 1)} queued behind a busy kernel, CUDA events"
+              if spin is not None else
+              f"CUDA events around {batch} launch{'es' * (batch > 1)}: includes dispatch gaps")
+    return gpu, host, method
 
 
 def run_kernel(kernel, griddim, blockdim, *args, repeat: int | None = None,
@@ -336,10 +591,13 @@ def run_kernel(kernel, griddim, blockdim, *args, repeat: int | None = None,
     """Launch ``kernel[griddim, blockdim](*args)``, time it, say where it ran; return a KernelRun.
 
     On a GPU: one untimed launch first (numba compiles the kernel on its first call),
-    then ``repeat`` launches (default 5), each timed with CUDA events. Pass device
-    arrays (``cuda.to_device``) to time the kernel alone: with numpy arrays numba
-    copies them to the device and back around every launch, and those copies are
-    timed too (the report says so).
+    then ``repeat`` rounds (default 5), each a batch of launches queued behind a short busy
+    kernel and timed with CUDA events: ``seconds`` holds the **GPU's** time per launch, not
+    numba's host dispatch (which one launch between two events mostly measures: tens of
+    microseconds); ``dispatch_s`` holds the host's time to issue one launch, measured
+    separately. Pass device arrays (``cuda.to_device``) to time the kernel alone: with numpy
+    arrays numba copies them to the device and back around every launch, and those copies
+    are timed too (the report says so).
 
     On the simulator (or for any other object launched as ``kernel[grid, block](...)``):
     ``repeat`` launches (default 1, no warm-up) timed with ``time.perf_counter``,
@@ -369,29 +627,420 @@ def run_kernel(kernel, griddim, blockdim, *args, repeat: int | None = None,
         if host:
             note = (f"includes numba's copies of {host} numpy array{'s' * (host > 1)} "
                     f"to the GPU and back")
-        launch(*args)  # compiles for these argument types
-        cuda.synchronize()
-        times = []
-        for _ in range(repeat or 5):
-            start, end = cuda.event(), cuda.event()
-            start.record()
-            launch(*args)
-            end.record()
-            end.synchronize()
-            times.append(cuda.event_elapsed_time(start, end) / 1e3)  # ms -> s
+        times, dispatch, method = _time_on_gpu(launch, args, repeat or 5, cuda)
         device, simulated = device_name(), False
     else:
         times = []
-        for _ in range(repeat or 1):
-            t0 = time.perf_counter()
-            launch(*args)
-            times.append(time.perf_counter() - t0)
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(5e-4)  # the simulator's threads take turns faster (3-4x)
+        try:
+            for _ in range(repeat or 1):
+                t0 = time.perf_counter()
+                launch(*args)
+                times.append(time.perf_counter() - t0)
+        finally:
+            sys.setswitchinterval(switch)
         simulated = True
         device = SIMULATOR_NAME if _is_simulated(kernel) else "CPU (not a CUDA kernel)"
-    run = KernelRun(name, griddim, blockdim, tuple(times), device, simulated, note)
+    if simulated:
+        dispatch, method = (), ""
+    run = KernelRun(name, griddim, blockdim, tuple(times), device, simulated, note,
+                    tuple(dispatch), method)
     if not quiet:
         print(run)
     return run
+
+
+def with_constants(kernel, **constants):
+    """The same kernel compiled again with some of its global constants changed.
+
+    numba reads a kernel's global constants (a tile size for ``cuda.shared.array``) when it
+    compiles it; to run the kernel with another value, compile its Python function again in
+    a copy of its globals where the constants are replaced. Works on a GPU and on the simulator;
+    the original kernel and the notebook's globals are left as they were.
+
+    >>> class Fake:                       # a stand-in with a py_func, like a numba kernel
+    ...     def __init__(self, fn): self.py_func = fn
+    >>> TILE = 4
+    >>> def tile(): return TILE
+    >>> k = with_constants(Fake(tile), TILE=16, _jit=Fake)
+    >>> k.py_func(), tile()
+    (16, 4)
+    """
+    import types
+
+    jit = constants.pop("_jit", None)
+    fn = getattr(kernel, "py_func", None)
+    if fn is None:
+        raise TypeError(f"with_constants needs a kernel made by @cuda.jit, got {kernel!r}")
+    missing = [k for k in constants if k not in fn.__globals__]
+    if missing:
+        raise KeyError(f"{fn.__name__} has no global constant {missing[0]!r} to change")
+    glob = dict(fn.__globals__)
+    glob.update(constants)
+    new = types.FunctionType(fn.__code__, glob, fn.__name__, fn.__defaults__, fn.__closure__)
+    new.__doc__, new.__qualname__ = fn.__doc__, fn.__qualname__
+    if jit is None:
+        from numba import cuda
+
+        jit = cuda.jit
+    return jit(new)
+
+
+# --------------------------------------------------------------------------- this GPU's figures
+
+# Per-lane transfer rates and encodings of PCIe generations (PCI-SIG base specifications).
+_PCIE_LANE = {1: (2.5e9, 8 / 10), 2: (5e9, 8 / 10), 3: (8e9, 128 / 130), 4: (16e9, 128 / 130),
+              5: (32e9, 128 / 130), 6: (64e9, 242 / 256)}
+
+
+def pcie_link(generation: int, width: int = 16) -> Link:
+    """The :class:`Link` of a PCIe generation and width, per direction.
+
+    >>> print(pcie_link(5, 16))
+    PCIe 5.0 x16 (63.02 GB/s per direction)
+    >>> round(pcie_link(4, 8).bandwidth_Bps / 1e9, 2)
+    15.75
+    """
+    if generation not in _PCIE_LANE or not isinstance(width, int) or width < 1:
+        raise ValueError(f"PCIe generation 1-6 and a width >= 1, got {generation!r}, {width!r}")
+    rate, code = _PCIE_LANE[generation]
+    return Link(f"PCIe {generation}.0 x{width}", rate * width * code / 8,
+                f"PCI-SIG, PCI Express Base Specification {generation}.0: {rate / 1e9:g} GT/s "
+                f"per lane")
+
+
+def _nvml():
+    """pynvml (package nvidia-ml-py), initialised, or None."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        return pynvml
+    except Exception:  # noqa: BLE001 - not installed, or no driver
+        return None
+
+
+def _pcie_of_this_gpu() -> tuple[int | None, int | None, str]:
+    """(generation, width, how it was read) of GPU 0's host link, as running now."""
+    nvml = _nvml()
+    if nvml is not None:
+        try:
+            h = nvml.nvmlDeviceGetHandleByIndex(0)
+            return (int(nvml.nvmlDeviceGetCurrPcieLinkGeneration(h)),
+                    int(nvml.nvmlDeviceGetCurrPcieLinkWidth(h)), "NVML")
+        except Exception:  # noqa: BLE001
+            pass
+    if shutil.which("nvidia-smi"):
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=pcie.link.gen.max,"
+                                  "pcie.link.width.max", "--format=csv,noheader,nounits"],
+                                 capture_output=True, text=True, timeout=20).stdout
+            gen, width = (int(v) for v in out.splitlines()[0].split(","))
+            return gen, width, "nvidia-smi (the link's maximum)"
+        except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+            pass
+    return None, None, "unknown"
+
+
+def device_facts() -> dict:
+    """The GPU that runs the kernels, in numbers, each saying whose it is.
+
+    On a GPU: its name, SMs, threads per SM, memory, L2 and host link (numba's device
+    attributes; the link from NVML or ``nvidia-smi``), and, when the course has its
+    datasheet (:data:`DATASHEETS`), the datasheet's memory bandwidth and FP32 peak. Without a
+    GPU: the course's reference GPU's figures (:func:`reference_gpu`), labelled as such.
+    ``whose`` says which.
+
+    >>> import os
+    >>> os.environ.get("NUMBA_ENABLE_CUDASIM") != "1" or device_facts()["whose"].startswith("ref")
+    True
+    """
+    if on_simulator() or _state["mode"] != "gpu":
+        ref = reference_gpu()
+        dev = ref["device"]
+        key, sheet = datasheet(dev["name"])
+        return {"whose": reference_label(), "name": dev["name"], "sms": dev["sms"],
+                "max_threads_per_sm": dev.get("max_threads_per_sm") or sheet["max_threads_per_sm"],
+                "memory_bytes": sheet["memory_bytes"], "l2_bytes": dev["l2_bytes"],
+                "link": pcie_link(5, 16), "link_read_from": "the reference data",
+                "datasheet": key, "hbm_Bps": sheet["hbm_Bps"], "fp32_flops": sheet["fp32_flops"],
+                "source": sheet["source"]}
+    from numba import cuda
+
+    dev = cuda.get_current_device()
+
+    def attr(name):
+        try:
+            return int(getattr(dev, name))
+        except Exception:  # noqa: BLE001
+            return None
+
+    try:
+        memory = int(cuda.current_context().get_memory_info()[1])
+    except Exception:  # noqa: BLE001
+        memory = None
+    name = _current_gpu_name(cuda)
+    found = datasheet(name)
+    gen, width, how = _pcie_of_this_gpu()
+    per_sm = attr("MAX_THREADS_PER_MULTI_PROCESSOR") or (
+        found[1]["max_threads_per_sm"] if found else 2048)
+    facts = {"whose": f"this GPU ({name})", "name": name, "sms": attr("MULTIPROCESSOR_COUNT"),
+             "max_threads_per_sm": per_sm,
+             "memory_bytes": memory, "l2_bytes": attr("L2_CACHE_SIZE"),
+             "link": pcie_link(gen, width) if gen else None, "link_read_from": how,
+             "datasheet": found[0] if found else None,
+             "hbm_Bps": found[1]["hbm_Bps"] if found else None,
+             "fp32_flops": found[1]["fp32_flops"] if found else None,
+             "source": found[1]["source"] if found else "no datasheet in the course: measure"}
+    return facts
+
+
+def _event_seconds(cuda, fn, repeat: int = 3) -> float:
+    """Median GPU seconds of ``fn()`` (which queues GPU work), by CUDA events."""
+    fn()
+    cuda.synchronize()
+    times = []
+    for _ in range(repeat):
+        start, end = cuda.event(), cuda.event()
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(cuda.event_elapsed_time(start, end) / 1e3)
+    return statistics.median(times)
+
+
+def measure_bandwidth(nbytes: int = 2**28) -> tuple[float, str]:
+    """(bytes/s, whose) of device memory: a device-to-device copy of ``nbytes`` timed with CUDA
+    events, counting the bytes read and written, on a GPU; the reference GPU's measured copy
+    rate without one (labelled)."""
+    if on_simulator() or _state["mode"] != "gpu":
+        return reference_gpu()["d2d_copy_GBps"] * 1e9, reference_label()
+    from numba import cuda
+
+    a = cuda.device_array(nbytes // 4, dtype=np.float32)
+    b = cuda.device_array_like(a)
+    seconds = _event_seconds(cuda, lambda: b.copy_to_device(a))
+    return 2 * a.nbytes / seconds, f"this GPU ({device_name()}), measured now"
+
+
+def library_matmul_tflops(A, B, repeat: int = 3) -> dict:
+    """{"cublas_fp32_TFLOPs": rate} of the vendor library (cuBLAS, through CuPy) on the float32
+    device arrays A and B, when CuPy is installed and a GPU is here; {} otherwise (show the
+    reference GPU's figures instead)."""
+    if on_simulator():
+        return {}
+    try:
+        import cupy as cp
+    except Exception:  # noqa: BLE001 - CuPy is optional
+        return {}
+    a, b = cp.asarray(A), cp.asarray(B)
+    start, end = cp.cuda.Event(), cp.cuda.Event()
+    cp.matmul(a, b)
+    cp.cuda.Device().synchronize()
+    start.record()
+    for _ in range(repeat):
+        cp.matmul(a, b)
+    end.record()
+    end.synchronize()
+    seconds = cp.cuda.get_elapsed_time(start, end) / 1e3 / repeat
+    return {"cublas_fp32_TFLOPs": 2 * a.shape[0] * a.shape[1] * b.shape[1] / seconds / 1e12}
+
+
+# The GPU's own cost per launch of a tiny kernel, launches queued behind a long kernel so that
+# numba's host dispatch is hidden: ~1.8 µs on the reference H200 (2026-12-04, measured
+# separately from the JSON's figures; data/gpu_reference/README.md).
+REFERENCE_LAUNCH_GPU_S = 1.8e-6
+
+
+def _wall(cuda, fn, repeat: int = 3) -> float:
+    """Median wall seconds of ``fn()``, the GPU idle before and synchronised after."""
+    times = []
+    for _ in range(repeat):
+        cuda.synchronize()
+        t0 = time.perf_counter()
+        fn()
+        cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def copy_rates(sizes_bytes=None, repeat: int = 3) -> dict:
+    """Host<->device copy rates, GB/s, six ways, per size: ``{"whose": ..., "rows": [...]}``,
+    each row ``{"MiB", "h2d_to_device_new_GBps"`` (``cuda.to_device``: allocate + copy),
+    ``"h2d_pageable_GBps"`` (a numpy array into a preallocated device array),
+    ``"h2d_pinned_GBps"`` (``cuda.pinned_array`` into a preallocated one), ``"d2h_new_array_GBps"``
+    (``copy_to_host()``: a new numpy array), ``"d2h_pageable_GBps"`` (into a preallocated numpy
+    array), ``"d2h_pinned_GBps"`` (into a pinned one)}.
+
+    Measured on a GPU (``sizes_bytes``, default 1 MiB, 16 MiB, 1 GiB); without one, or with
+    ``sizes_bytes=None`` off a GPU, the reference GPU's measured rows, labelled.
+
+    >>> import os
+    >>> r = copy_rates() if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else None
+    >>> r is None or r["rows"][-1]["h2d_pinned_GBps"] > 5 * r["rows"][-1]["h2d_pageable_GBps"]
+    True
+    """
+    if on_simulator() or _state["mode"] != "gpu":
+        return {"whose": reference_label(), "rows": reference_gpu()["copies"]}
+    from numba import cuda
+
+    rows = [_copy_row(cuda, int(nbytes) // 4, repeat)
+            for nbytes in sizes_bytes or (2**20, 2**24, 2**30)]
+    return {"whose": f"this GPU ({device_name()}), measured now", "rows": rows}
+
+
+def _copy_row(cuda, n: int, repeat: int) -> dict:
+    """One row of :func:`copy_rates`: n float32 values copied six ways, GB/s."""
+    host = np.ones(n, dtype=np.float32)
+    host_out = np.zeros(n, dtype=np.float32)  # preallocated and touched
+    pinned = cuda.pinned_array(n, dtype=np.float32)
+    pinned[:] = 1.0
+    pinned_out = cuda.pinned_array(n, dtype=np.float32)
+    dev = cuda.device_array(n, dtype=np.float32)
+    gb = 4 * n / 1e9
+    return {"MiB": 4 * n / 2**20,
+            "h2d_to_device_new_GBps": gb / _wall(cuda, lambda: cuda.to_device(host), repeat),
+            "h2d_pageable_GBps": gb / _wall(cuda, lambda: dev.copy_to_device(host), repeat),
+            "h2d_pinned_GBps": gb / _wall(cuda, lambda: dev.copy_to_device(pinned), repeat),
+            "d2h_new_array_GBps": gb / _wall(cuda, dev.copy_to_host, repeat),
+            "d2h_pageable_GBps": gb / _wall(cuda, lambda: dev.copy_to_host(host_out), repeat),
+            "d2h_pinned_GBps": gb / _wall(cuda, lambda: dev.copy_to_host(pinned_out), repeat)}
+
+
+_TWICE: dict = {}
+
+
+def overlap_demo(n: int | None = None, streams: int = 8, repeat: int = 3) -> dict:
+    """Copy in, a kernel (``out = 2 x + 1``) and copy out for ``n`` float32 values in pinned
+    host memory: one after another, and split into chunks on ``streams`` CUDA streams so that
+    copies overlap the kernel and each other. Returns ``{"serial_s", "overlapped_s", "n",
+    "streams", "whose"}``: measured on a GPU; without one (or ``n=None`` off a GPU) the reference
+    GPU's figures (2^26 values, 8 streams), labelled.
+
+    >>> import os
+    >>> r = overlap_demo() if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else None
+    >>> r is None or r["overlapped_s"] < r["serial_s"]
+    True
+    """
+    if n is None or on_simulator() or _state["mode"] != "gpu":
+        ref = reference_gpu()["streams"]
+        return {"serial_s": ref["serial_s"], "overlapped_s": ref["overlapped_8_streams_s"],
+                "n": ref["n"], "streams": 8, "whose": reference_label()}
+    from numba import cuda
+
+    if "kernel" not in _TWICE:
+        @cuda.jit
+        def twice_plus_one(x, out):
+            for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+                out[i] = 2.0 * x[i] + 1.0
+
+        _TWICE["kernel"] = twice_plus_one
+    kernel = _TWICE["kernel"]
+    h_in = cuda.pinned_array(n, dtype=np.float32)
+    h_in[:] = 1.0
+    h_out = cuda.pinned_array(n, dtype=np.float32)
+    d_in, d_out = cuda.device_array(n, dtype=np.float32), cuda.device_array(n, dtype=np.float32)
+    queues = [cuda.stream() for _ in range(streams)]
+    bounds = [(i * n // streams, (i + 1) * n // streams) for i in range(streams)]
+
+    def serial():
+        d_in.copy_to_device(h_in)
+        kernel[1024, 256](d_in, d_out)
+        d_out.copy_to_host(h_out)
+
+    def overlapped():
+        for q, (lo, hi) in zip(queues, bounds, strict=True):
+            d_in[lo:hi].copy_to_device(h_in[lo:hi], stream=q)
+            kernel[256, 256, q](d_in[lo:hi], d_out[lo:hi])
+            d_out[lo:hi].copy_to_host(h_out[lo:hi], stream=q)
+
+    serial()
+    overlapped()  # compiled, warmed up
+    return {"serial_s": _wall(cuda, serial, repeat),
+            "overlapped_s": _wall(cuda, overlapped, repeat), "n": n, "streams": streams,
+            "whose": f"this GPU ({device_name()}), measured now"}
+
+
+def board_power(samples: int = 1, interval_s: float = 0.05, load=None) -> dict:
+    """GPU 0's board power: ``{"watts": median of the samples, "limit_w": its power limit,
+    "whose": ...}`` through NVML (the ``nvidia-ml-py`` package) when it is installed and a
+    GPU is here, sampled ``samples`` times ``interval_s`` apart; with ``load`` (a function that
+    queues GPU work, e.g. a matmul), while a background thread calls it again and again.
+    Else the reference GPU's measured figures: ``watts`` its median during a BF16 matmul loop,
+    ``idle_w`` after work, and its 700 W limit, labelled.
+
+    >>> import os
+    >>> os.environ.get("NUMBA_ENABLE_CUDASIM") != "1" or board_power()["watts"] > 600
+    True
+    """
+    nvml = None if on_simulator() else _nvml()
+    if nvml is not None:
+        import threading
+
+        stop = threading.Event()
+
+        def keep_busy():
+            while not stop.is_set():
+                load()
+
+        worker = threading.Thread(target=keep_busy, daemon=True) if load is not None else None
+        try:
+            h = nvml.nvmlDeviceGetHandleByIndex(0)
+            if worker is not None:
+                worker.start()
+                time.sleep(max(interval_s, 0.2))  # let the clocks and the power settle
+            watts = []
+            for i in range(max(1, int(samples))):
+                if i:
+                    time.sleep(interval_s)
+                watts.append(nvml.nvmlDeviceGetPowerUsage(h) / 1e3)  # mW -> W
+            limit = nvml.nvmlDeviceGetEnforcedPowerLimit(h) / 1e3
+            return {"watts": statistics.median(watts), "limit_w": limit,
+                    "whose": f"this GPU ({device_name()}), NVML now"
+                             + (", under load" if worker is not None else "")}
+        except Exception:  # noqa: BLE001 - fall back to the reference data
+            pass
+        finally:
+            stop.set()
+            if worker is not None and worker.is_alive():
+                worker.join(timeout=30)
+    p = reference_gpu()["power"]
+    return {"watts": p["bf16_matmul_W_median"], "idle_w": statistics.median(p["idle_W"]),
+            "limit_w": DATASHEETS["H200"]["max_power_w"],
+            "during": f"a BF16 matmul loop at {p['bf16_TFLOPs_during']:.0f} TFLOP/s",
+            "whose": reference_label()}
+
+
+def gpu_ceilings() -> dict:
+    """The GPU's own ceilings for a roofline (notebook 08): ``copy_Bps`` (device memory,
+    measured by :func:`measure_bandwidth`) and ``fp32_flops`` / ``bf16_flops`` (a matmul through
+    the library: CuPy's cuBLAS when installed), each with ``whose``; without a GPU, or
+    without CuPy for the matmul, the reference GPU's measured figures, labelled.
+
+    >>> import os
+    >>> c = gpu_ceilings() if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else None
+    >>> c is None or (c["copy_Bps"] > 1e12 and c["bf16_flops"] > c["fp32_flops"])
+    True
+    """
+    copy_bps, copy_whose = measure_bandwidth()
+    ref = {row["n"]: row for row in reference_gpu()["matmul"]}[4096]
+    out = {"copy_Bps": copy_bps, "copy_whose": copy_whose,
+           "fp32_flops": ref["cublas_fp32_TFLOPs"] * 1e12,
+           "bf16_flops": ref["cublas_bf16_TFLOPs"] * 1e12,
+           "matmul_whose": f"{reference_label()}, cuBLAS, n = 4096"}
+    if not on_simulator() and _state["mode"] == "gpu":
+        from numba import cuda
+
+        n = 4096
+        a = cuda.to_device(np.random.default_rng(0).random((n, n), dtype=np.float32))
+        rate = library_matmul_tflops(a, a)
+        if rate:
+            out["fp32_flops"] = rate["cublas_fp32_TFLOPs"] * 1e12
+            out["matmul_whose"] = (f"this GPU ({device_name()}), cuBLAS FP32 via CuPy, n = 4096; "
+                                   f"BF16: {reference_label()}")
+    return out
 
 
 # --------------------------------------------------------------------------- copies

@@ -469,3 +469,368 @@ def wt_neighbours(addresses, segment_bytes=128):
 @wrong("warp_transactions", "addresses as float64 (np.unique of a // segment)")
 def wt_float64(addresses, segment_bytes=128):
     return int(np.unique(np.floor(np.asarray(addresses, dtype=np.float64) / segment_bytes)).size)
+
+
+# --- block_sum, grid_sum, matmul_tiled (issue 19): shared memory, barriers, atomics ---------------
+# The notebook's compile-time constants, as its solution cells set them.
+BLOCK = 16
+TILE = 4
+
+
+@wrong("block_sum", "no syncthreads() after loading: the tree reads elements not yet loaded")
+@_Kernel
+def bs_no_first_sync(x, partial):
+    sh = cuda.shared.array(BLOCK, np.float64)
+    t = cuda.threadIdx.x
+    i = cuda.grid(1)
+    sh[t] = x[i] if i < x.size else 0.0
+    s = cuda.blockDim.x // 2
+    while s > 0:
+        if t < s:
+            sh[t] += sh[t + s]
+        cuda.syncthreads()
+        s //= 2
+    if t == 0:
+        partial[cuda.blockIdx.x] = sh[0]
+
+
+@wrong("block_sum", "no syncthreads() inside the tree loop (a race between steps)")
+@_Kernel
+def bs_no_loop_sync(x, partial):
+    sh = cuda.shared.array(BLOCK, np.float64)
+    t = cuda.threadIdx.x
+    i = cuda.grid(1)
+    sh[t] = x[i] if i < x.size else 0.0
+    cuda.syncthreads()
+    s = cuda.blockDim.x // 2
+    while s > 0:
+        if t < s:
+            sh[t] += sh[t + s]
+        s //= 2
+    if t == 0:
+        partial[cuda.blockIdx.x] = sh[0]
+
+
+@wrong("block_sum", "threads past the end return early, skipping the barriers (n multiple of B "
+                    "only)")
+@_Kernel
+def bs_early_return(x, partial):
+    sh = cuda.shared.array(BLOCK, np.float64)
+    t = cuda.threadIdx.x
+    i = cuda.grid(1)
+    if i >= x.size:
+        return
+    sh[t] = x[i]
+    cuda.syncthreads()
+    s = cuda.blockDim.x // 2
+    while s > 0:
+        if t < s:
+            sh[t] += sh[t + s]
+        cuda.syncthreads()
+        s //= 2
+    if t == 0:
+        partial[cuda.blockIdx.x] = sh[0]
+
+
+@wrong("block_sum", "no bounds check on the load: right only when n is a multiple of B")
+@_Kernel
+def bs_no_guard(x, partial):
+    sh = cuda.shared.array(BLOCK, np.float64)
+    t = cuda.threadIdx.x
+    sh[t] = x[cuda.grid(1)]
+    cuda.syncthreads()
+    s = cuda.blockDim.x // 2
+    while s > 0:
+        if t < s:
+            sh[t] += sh[t + s]
+        cuda.syncthreads()
+        s //= 2
+    if t == 0:
+        partial[cuda.blockIdx.x] = sh[0]
+
+
+@wrong("block_sum", "the tree starts at BLOCK // 2, not blockDim.x // 2 (right for B = 16 only)")
+@_Kernel
+def bs_fixed_block(x, partial):
+    sh = cuda.shared.array(BLOCK, np.float64)
+    t = cuda.threadIdx.x
+    i = cuda.grid(1)
+    sh[t] = x[i] if i < x.size else 0.0
+    cuda.syncthreads()
+    s = BLOCK // 2
+    while s > 0:
+        if t < s:
+            sh[t] += sh[t + s]
+        cuda.syncthreads()
+        s //= 2
+    if t == 0:
+        partial[cuda.blockIdx.x] = sh[0]
+
+
+@wrong("block_sum", "thread 0 adds the block's shared values in a loop (serial, not a tree)")
+@_Kernel
+def bs_serial(x, partial):
+    sh = cuda.shared.array(BLOCK, np.float64)
+    t = cuda.threadIdx.x
+    i = cuda.grid(1)
+    sh[t] = x[i] if i < x.size else 0.0
+    cuda.syncthreads()
+    if t == 0:
+        s = 0.0
+        for j in range(cuda.blockDim.x):
+            s += sh[j]
+        partial[cuda.blockIdx.x] = s
+
+
+@wrong("block_sum", "thread 0 sums the block's elements of x from device memory (no shared "
+                    "memory)")
+@_Kernel
+def bs_global_loop(x, partial):
+    if cuda.threadIdx.x == 0:
+        s = 0.0
+        start = cuda.blockIdx.x * cuda.blockDim.x
+        for j in range(start, min(start + cuda.blockDim.x, x.size)):
+            s += x[j]
+        partial[cuda.blockIdx.x] = s
+
+
+@wrong("grid_sum", "total[0] += block sum without an atomic (blocks race on a GPU)")
+@_Kernel
+def gs_no_atomic(x, total):
+    sh = cuda.shared.array(BLOCK, np.float64)
+    t = cuda.threadIdx.x
+    acc = 0.0
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        acc += x[i]
+    sh[t] = acc
+    cuda.syncthreads()
+    s = cuda.blockDim.x // 2
+    while s > 0:
+        if t < s:
+            sh[t] += sh[t + s]
+        cuda.syncthreads()
+        s //= 2
+    if t == 0:
+        total[0] += sh[0]
+
+
+@wrong("grid_sum", "every thread atomically adds its own elements (no block reduction)")
+@_Kernel
+def gs_atomic_per_thread(x, total):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        cuda.atomic.add(total, 0, x[i])
+
+
+@wrong("grid_sum", "one element per thread, no grid-stride loop (right only with G >= n)")
+@_Kernel
+def gs_no_stride(x, total):
+    sh = cuda.shared.array(BLOCK, np.float64)
+    t = cuda.threadIdx.x
+    i = cuda.grid(1)
+    sh[t] = x[i] if i < x.size else 0.0
+    cuda.syncthreads()
+    s = cuda.blockDim.x // 2
+    while s > 0:
+        if t < s:
+            sh[t] += sh[t + s]
+        cuda.syncthreads()
+        s //= 2
+    if t == 0:
+        cuda.atomic.add(total, 0, sh[0])
+
+
+@wrong("grid_sum", "no syncthreads() after the grid-stride sums (a race)")
+@_Kernel
+def gs_no_first_sync(x, total):
+    sh = cuda.shared.array(BLOCK, np.float64)
+    t = cuda.threadIdx.x
+    acc = 0.0
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        acc += x[i]
+    sh[t] = acc
+    s = cuda.blockDim.x // 2
+    while s > 0:
+        if t < s:
+            sh[t] += sh[t + s]
+        cuda.syncthreads()
+        s //= 2
+    if t == 0:
+        cuda.atomic.add(total, 0, sh[0])
+
+
+@wrong("grid_sum", "stride blockDim.x, not the grid: blocks add each other's elements")
+@_Kernel
+def gs_block_stride(x, total):
+    sh = cuda.shared.array(BLOCK, np.float64)
+    t = cuda.threadIdx.x
+    acc = 0.0
+    for i in range(cuda.grid(1), x.size, cuda.blockDim.x):
+        acc += x[i]
+    sh[t] = acc
+    cuda.syncthreads()
+    s = cuda.blockDim.x // 2
+    while s > 0:
+        if t < s:
+            sh[t] += sh[t + s]
+        cuda.syncthreads()
+        s //= 2
+    if t == 0:
+        cuda.atomic.add(total, 0, sh[0])
+
+
+@wrong("grid_sum", "total[0] = block sum (overwrites: assumes one block and total = 0)")
+@_Kernel
+def gs_overwrite(x, total):
+    sh = cuda.shared.array(BLOCK, np.float64)
+    t = cuda.threadIdx.x
+    acc = 0.0
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        acc += x[i]
+    sh[t] = acc
+    cuda.syncthreads()
+    s = cuda.blockDim.x // 2
+    while s > 0:
+        if t < s:
+            sh[t] += sh[t + s]
+        cuda.syncthreads()
+        s //= 2
+    if t == 0:
+        cuda.atomic.exch(total, 0, sh[0])
+
+
+@wrong("matmul_tiled", "untiled: one thread per element reading A and B from device memory")
+@_Kernel
+def mt_untiled(A, B, C):
+    x, y = cuda.grid(2)
+    if y < C.shape[0] and x < C.shape[1]:
+        s = 0.0
+        for k in range(A.shape[1]):
+            s += A[y, k] * B[k, x]
+        C[y, x] = s
+
+
+@wrong("matmul_tiled", "no syncthreads() after the loads (the tiles are used half loaded)")
+@_Kernel
+def mt_no_first_sync(A, B, C):
+    sA = cuda.shared.array((TILE, TILE), np.float64)
+    sB = cuda.shared.array((TILE, TILE), np.float64)
+    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
+    x, y = cuda.grid(2)
+    s = 0.0
+    for t in range((A.shape[1] + TILE - 1) // TILE):
+        k = t * TILE
+        sA[ty, tx] = A[y, k + tx] if y < A.shape[0] and k + tx < A.shape[1] else 0.0
+        sB[ty, tx] = B[k + ty, x] if k + ty < B.shape[0] and x < B.shape[1] else 0.0
+        for kk in range(TILE):
+            s += sA[ty, kk] * sB[kk, tx]
+        cuda.syncthreads()
+    if y < C.shape[0] and x < C.shape[1]:
+        C[y, x] = s
+
+
+@wrong("matmul_tiled", "no syncthreads() after using the tiles (the next tile overwrites them)")
+@_Kernel
+def mt_no_second_sync(A, B, C):
+    sA = cuda.shared.array((TILE, TILE), np.float64)
+    sB = cuda.shared.array((TILE, TILE), np.float64)
+    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
+    x, y = cuda.grid(2)
+    s = 0.0
+    for t in range((A.shape[1] + TILE - 1) // TILE):
+        k = t * TILE
+        sA[ty, tx] = A[y, k + tx] if y < A.shape[0] and k + tx < A.shape[1] else 0.0
+        sB[ty, tx] = B[k + ty, x] if k + ty < B.shape[0] and x < B.shape[1] else 0.0
+        cuda.syncthreads()
+        for kk in range(TILE):
+            s += sA[ty, kk] * sB[kk, tx]
+    if y < C.shape[0] and x < C.shape[1]:
+        C[y, x] = s
+
+
+@wrong("matmul_tiled", "loads without edge checks: right only for multiples of TILE")
+@_Kernel
+def mt_no_edges(A, B, C):
+    sA = cuda.shared.array((TILE, TILE), np.float64)
+    sB = cuda.shared.array((TILE, TILE), np.float64)
+    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
+    x, y = cuda.grid(2)
+    s = 0.0
+    for t in range((A.shape[1] + TILE - 1) // TILE):
+        k = t * TILE
+        sA[ty, tx] = A[y, k + tx]
+        sB[ty, tx] = B[k + ty, x]
+        cuda.syncthreads()
+        for kk in range(TILE):
+            s += sA[ty, kk] * sB[kk, tx]
+        cuda.syncthreads()
+    if y < C.shape[0] and x < C.shape[1]:
+        C[y, x] = s
+
+
+@wrong("matmul_tiled", "k // TILE tile steps (rounds down): the last partial tile is lost")
+@_Kernel
+def mt_floor_tiles(A, B, C):
+    sA = cuda.shared.array((TILE, TILE), np.float64)
+    sB = cuda.shared.array((TILE, TILE), np.float64)
+    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
+    x, y = cuda.grid(2)
+    s = 0.0
+    for t in range(A.shape[1] // TILE):
+        k = t * TILE
+        sA[ty, tx] = A[y, k + tx] if y < A.shape[0] and k + tx < A.shape[1] else 0.0
+        sB[ty, tx] = B[k + ty, x] if k + ty < B.shape[0] and x < B.shape[1] else 0.0
+        cuda.syncthreads()
+        for kk in range(TILE):
+            s += sA[ty, kk] * sB[kk, tx]
+        cuda.syncthreads()
+    if y < C.shape[0] and x < C.shape[1]:
+        C[y, x] = s
+
+
+@wrong("matmul_tiled", "threads outside C return at once: their parts of the tiles are never "
+                       "loaded")
+@_Kernel
+def mt_early_return(A, B, C):
+    sA = cuda.shared.array((TILE, TILE), np.float64)
+    sB = cuda.shared.array((TILE, TILE), np.float64)
+    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
+    x, y = cuda.grid(2)
+    if y >= C.shape[0] or x >= C.shape[1]:
+        return
+    s = 0.0
+    for t in range((A.shape[1] + TILE - 1) // TILE):
+        k = t * TILE
+        sA[ty, tx] = A[y, k + tx] if k + tx < A.shape[1] else 0.0
+        sB[ty, tx] = B[k + ty, x] if k + ty < B.shape[0] else 0.0
+        cuda.syncthreads()
+        for kk in range(TILE):
+            s += sA[ty, kk] * sB[kk, tx]
+        cuda.syncthreads()
+    C[y, x] = s
+
+
+@wrong("matmul_tiled", "tiles loaded by thread (0, 0) alone, in a loop (each element read once "
+                       "per block, but serial)")
+@_Kernel
+def mt_one_loader(A, B, C):
+    sA = cuda.shared.array((TILE, TILE), np.float64)
+    sB = cuda.shared.array((TILE, TILE), np.float64)
+    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
+    x, y = cuda.grid(2)
+    y0, x0 = cuda.blockIdx.y * TILE, cuda.blockIdx.x * TILE
+    s = 0.0
+    for t in range((A.shape[1] + TILE - 1) // TILE):
+        k = t * TILE
+        if tx == 0 and ty == 0:
+            for i in range(TILE):
+                for j in range(TILE):
+                    sA[i, j] = A[y0 + i, k + j] if y0 + i < A.shape[0] and k + j < A.shape[1] \
+                        else 0.0
+                    sB[i, j] = B[k + i, x0 + j] if k + i < B.shape[0] and x0 + j < B.shape[1] \
+                        else 0.0
+        cuda.syncthreads()
+        for kk in range(TILE):
+            s += sA[ty, kk] * sB[kk, tx]
+        cuda.syncthreads()
+    if y < C.shape[0] and x < C.shape[1]:
+        C[y, x] = s
