@@ -134,25 +134,34 @@ def _fixtures(course: Course, port: int) -> dict[str, tuple[object, str, float |
     nb = _with(WRONG)
     _test_cell(nb)["source"] = "pass\n"
     F["edited_test"] = (nb, "ok", 0)
+    # --- mangled structure (autograde.repair): repaired from the master, then graded; each
+    # earns what its answer earns, and its feedback says what was repaired (REPAIRED below)
     nb = synthetic.correct(A0)
     nb["cells"].remove(_test_cell(nb))
-    F["deleted_test"] = (nb, "invalid", 0)
+    F["deleted_test"] = (nb, "ok", None)
     nb = _with(WRONG)
     dup = json.loads(json.dumps(_test_cell(nb)))
     dup["id"] = "dup"
     nb["cells"].insert(nb["cells"].index(_test_cell(nb)), dup)
-    F["duplicated_test"] = (nb, "invalid", 0)
+    F["duplicated_test"] = (nb, "ok", 0)
     nb = synthetic.correct(A0)
     _test_cell(nb)["metadata"]["nbgrader"]["points"] = 100
-    F["changed_points"] = (nb, "invalid", 0)
+    F["changed_points"] = (nb, "ok", None)
     nb = synthetic.correct(A0)
     _test_cell(nb)["metadata"]["nbgrader"]["grade_id"] = "test_speedup_mine"
-    F["changed_grade_id"] = (nb, "invalid", 0)
+    F["changed_grade_id"] = (nb, "ok", None)
     nb = synthetic.correct(A0)
     test = _test_cell(nb)
     nb["cells"].remove(test)
     nb["cells"].insert(nb["cells"].index(_solution(nb)), test)
-    F["reordered_cells"] = (nb, "invalid", 0)
+    F["reordered_cells"] = (nb, "ok", None)
+    nb = synthetic.correct(A0)
+    del _solution(nb)["metadata"]["nbgrader"]  # an editor that drops nbgrader's metadata
+    _solution(nb)["id"] = "renamed"
+    F["solution_without_metadata"] = (nb, "ok", None)
+    nb = synthetic.correct(A0)
+    nb["cells"].remove(_solution(nb))
+    F["deleted_solution"] = (nb, "ok", 0)
 
     # --- lying objects and patched helpers (in the kernel)
     F["lying_eq"] = (_with(
@@ -359,6 +368,10 @@ def _leftovers(course: Course) -> list[str]:
     return out
 
 
+REPAIRED = ("deleted_test", "duplicated_test", "changed_points", "changed_grade_id",
+            "reordered_cells", "solution_without_metadata", "deleted_solution")
+
+
 @pytest.mark.ray  # one submission runs `ray start`
 def test_hostile_submissions_get_their_status_and_nothing_more(tmp_path):
     caps = sandbox.capabilities()
@@ -415,6 +428,12 @@ def test_hostile_submissions_get_their_status_and_nothing_more(tmp_path):
     assert huge.stat().st_size < 2**20, huge.stat().st_size
     pages = feedback(course, log=lambda *_: None)
     assert pages
+    # the mangled ones were repaired, and their feedback (and the result) says what
+    for student in REPAIRED:
+        assert results[student].repairs, f"{student}: nothing said about its repair"
+        page = next(p for p in pages if student in p.parts)
+        assert "Repaired before grading" in page.read_text(), f"{student}: {page}"
+    assert not any(r.repairs for s, r in results.items() if s not in REPAIRED)
     for page in pages:
         text = page.read_text()
         assert not _hidden_in(text, MARKER) and "BEGIN HIDDEN TESTS" not in text, page

@@ -19,8 +19,10 @@ nbgrader grades one submission after another. Here each submission is one
    fork server that has imported nbgrader once and forks a fresh process per
    job, pinned to the slot's CPUs; every process a job started is killed when it
    ends, Ray's included. The kernel runs in a sandbox (:mod:`autograde.sandbox`);
-   a submission that cannot be graded (broken file, tampered test cells) is
-   ``invalid`` before it runs (:mod:`autograde.integrity`). Every submission
+   a submission's structure (test cells deleted, duplicated, moved or edited; solution
+   cells that lost their metadata) is repaired from the master first
+   (:mod:`autograde.repair`: what was repaired is in its feedback and the report); only a
+   file that is not a notebook is ``invalid`` before it runs. Every submission
    gets a status, ``ok``, ``timeout``, ``memory``, ``crash`` or ``invalid``, and a
    reason. With ``--cluster`` the jobs are Ray tasks instead (:mod:`.remote`).
 3. *record* (:mod:`.record`, one at a time, in this process): the executed
@@ -47,7 +49,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from .. import integrity, sandbox
+from .. import repair, sandbox
 from ..course import Course
 from ..errors import UsageError
 from ..sandbox import Limits
@@ -113,6 +115,8 @@ def status_line(r: Result, i: int | None = None, n: int | None = None) -> str:
     where = f"[{i}/{n}] " if i is not None else ""
     score = f"{r.score:g}/{r.max_score:g}" if r.max_score else "-"
     extra = f"  {r.reason}" if r.status != "ok" and r.reason else ""
+    if r.repairs:
+        extra += f"  (repaired: {len(r.repairs)} fix{'es' if len(r.repairs) > 1 else ''})"
     return (f"{where}{r.student:<16} {r.assignment:<28} {score:>9}  {r.status:<7} "
             f"{r.seconds:6.1f} s{extra}")
 
@@ -221,8 +225,7 @@ def grade(course: Course, assignments: list[str] | None = None, students: list[s
             server = None if cluster else free.get()  # at most `workers` execute at once
             job = todo.take()
             try:
-                problem = job.problem or integrity.check_submission(
-                    job.notebook, course.master(job.assignment))
+                problem = job.problem or repair.unreadable(job.notebook)
                 if problem:  # never executed: 0 points, with the reason
                     if server:
                         free.put(server)

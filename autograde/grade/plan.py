@@ -65,6 +65,7 @@ class Result:
     master_sha256: str = ""  # the master it was graded against
     limits_sha256: str = ""  # the limits it ran under (limits_sha256)
     peak_memory_mb: int = 0  # its processes' highest memory use, from the cgroup (0: unknown)
+    repairs: list[str] = field(default_factory=list)  # what autograde.repair restored
 
     @property
     def key(self) -> str:

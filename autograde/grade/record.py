@@ -19,7 +19,7 @@ import uuid
 import warnings
 from pathlib import Path
 
-from .. import integrity
+from .. import integrity, repair
 from ..course import Course
 from .plan import Job, Result, write_journal
 
@@ -83,15 +83,16 @@ def record_grades(course: Course, job: Job, executed: Path, result: Result) -> R
 
 def not_graded_notebook(course: Course, job: Job, result: Result) -> dict:
     """The notebook recorded for a submission that did not run to the end: the submission
-    itself where it is a notebook with the assignment's test cells (its written answers
+    itself, repaired (:mod:`autograde.repair`), where it is a notebook (its written answers
     stay for formgrader), else the released student version; outputs cleared, and every
     test cell failed by the grader's own error (:data:`integrity.NOT_GRADED`), so nbgrader
     records 0 for each and the feedback says why."""
     master = course.master(job.assignment)
     nb = None
-    if not job.problem and integrity.check_submission(job.notebook, master) is None:
-        with contextlib.suppress(OSError, ValueError):
-            nb = json.loads(job.notebook.read_text())
+    if not job.problem and repair.unreadable(job.notebook) is None:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            nb, _ = repair.repair(json.loads(job.notebook.read_text()),
+                                  json.loads(master.read_text()))
     if nb is None:
         nb = json.loads((course.root / "release" / job.assignment /
                          f"{job.assignment}.ipynb").read_text())

@@ -27,7 +27,7 @@ from pathlib import Path
 from course_lib.cases import SEED_ENV, seed_for
 from course_lib.ray_session import RAY_CPUS_ENV
 
-from .. import integrity, sandbox
+from .. import integrity, repair, sandbox
 from ..course import Course
 from ..sandbox import Limits
 from .plan import Job, Result
@@ -77,12 +77,16 @@ def cpu_slots(workers: int) -> list[list[int]]:
 
 # ---------------------------------------------------------------------------- one job
 def prepare_scratch(scratch_parent: Path, job: Job, template: Path) -> Path:
-    """A scratch course: the template (master + gradebook) and this one submission."""
+    """A scratch course: the template (master + gradebook) and this one submission, its
+    structure repaired from the master (:mod:`autograde.repair`; what was repaired goes to
+    ``repairs.json``, which :func:`conclude` reads)."""
     scratch = scratch_parent / f"{job.student}__{job.assignment}__{uuid.uuid4().hex[:8]}"
     shutil.copytree(template, scratch)
     target = scratch / "submitted" / job.student / job.assignment
     target.mkdir(parents=True)
-    shutil.copy2(job.notebook, target / job.notebook.name)
+    master = scratch / "source" / job.assignment / f"{job.assignment}.ipynb"
+    notes = repair.repair_file(job.notebook, master, target / job.notebook.name)
+    (scratch / "repairs.json").write_text(json.dumps(notes))
     stamp = job.notebook.parent / "timestamp.txt"
     if stamp.exists():
         shutil.copy2(stamp, target / "timestamp.txt")
@@ -302,6 +306,8 @@ def conclude(scratch: Path, job: Job, status: str, reason: str,
     """The job's result, and its executed notebook when nbgrader ran it to the end and
     nothing went wrong (anything else scores 0, with the reason)."""
     result = job.result(status, seconds=seconds, reason=reason)
+    with contextlib.suppress(OSError, ValueError):
+        result.repairs = [str(n) for n in json.loads((scratch / "repairs.json").read_text())]
     executed = scratch / "autograded" / job.student / job.assignment / job.notebook.name
     box = {}
     with contextlib.suppress(OSError, ValueError):
