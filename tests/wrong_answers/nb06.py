@@ -515,3 +515,430 @@ def tm_powers_of_two(n_params, dp=1, tp=1, pp=1, zero_stage=0):
     b = 2 * n / (dp if zero_stage >= 3 else 1) + 2 * n / (dp if zero_stage >= 2 else 1) \
         + 12 * n / (dp if zero_stage >= 1 else 1)
     return b / 1e9
+
+
+# --- the training puzzles on the simulated cluster (course_lib.simcluster) -------------------
+
+def _check_batches(cluster, batches):
+    batches = [list(mine) for mine in batches]
+    if len(batches) != cluster.size or any(not mine for mine in batches):
+        raise ValueError("one non-empty list per rank")
+    return batches, sum(mb.size for mine in batches for mb in mine)
+
+
+def _accumulate(rank, mine):
+    for mb in mine:
+        rank.forward(mb)
+        rank.backward(mb)
+
+
+@wrong("grad_accumulation", "divides by the number of micro-batches, not of examples")
+def ga_by_micro_batches(cluster, batches):
+    batches = list(batches)
+    if not batches:
+        raise ValueError("none")
+    rank = cluster.ranks[0]
+    _accumulate(rank, batches)
+    for layer in range(cluster.model.layers):
+        rank.params[layer] = rank.step(layer, rank.grads.pop(layer) / len(batches))
+    return sum(mb.size for mb in batches)
+
+
+@wrong("grad_accumulation", "the mean of the micro-batches' means (unequal sizes weigh the same)")
+def ga_mean_of_means(cluster, batches):
+    batches = list(batches)
+    if not batches:
+        raise ValueError("none")
+    rank = cluster.ranks[0]
+    L = cluster.model.layers
+    for mb in batches:
+        rank.forward(mb)
+        rank.backward(mb)
+        for layer in range(L):
+            mean = rank.grads.pop(layer) / mb.size
+            rank.grads[("mean", layer)] = rank.grads.get(("mean", layer), 0) + mean
+    for layer in range(L):
+        rank.params[layer] = rank.step(layer, rank.grads.pop(("mean", layer)) / len(batches))
+    return sum(mb.size for mb in batches)
+
+
+@wrong("grad_accumulation", "all forwards first, then all backwards: exceeds its memory")
+def ga_all_forwards_first(cluster, batches):
+    batches = list(batches)
+    if not batches:
+        raise ValueError("none")
+    rank = cluster.ranks[0]
+    for mb in batches:
+        rank.forward(mb)
+    for mb in batches:
+        rank.backward(mb)
+    n = sum(mb.size for mb in batches)
+    for layer in range(cluster.model.layers):
+        rank.params[layer] = rank.step(layer, rank.grads.pop(layer) / n)
+    return n
+
+
+@wrong("grad_accumulation", "divides by the last micro-batch's size")
+def ga_by_last_size(cluster, batches):
+    batches = list(batches)
+    if not batches:
+        raise ValueError("none")
+    rank = cluster.ranks[0]
+    _accumulate(rank, batches)
+    for layer in range(cluster.model.layers):
+        rank.params[layer] = rank.step(layer, rank.grads.pop(layer) / batches[-1].size)
+    return sum(mb.size for mb in batches)
+
+
+@wrong("grad_accumulation", "leaves the gradients in rank.grads after the step")
+def ga_keeps_grads(cluster, batches):
+    batches = list(batches)
+    if not batches:
+        raise ValueError("none")
+    rank = cluster.ranks[0]
+    _accumulate(rank, batches)
+    n = sum(mb.size for mb in batches)
+    for layer in range(cluster.model.layers):
+        rank.params[layer] = rank.step(layer, rank.grads[layer] / n)
+    return n
+
+
+@wrong("grad_accumulation", "returns the number of micro-batches")
+def ga_returns_count(cluster, batches):
+    batches = list(batches)
+    if not batches:
+        raise ValueError("none")
+    rank = cluster.ranks[0]
+    _accumulate(rank, batches)
+    n = sum(mb.size for mb in batches)
+    for layer in range(cluster.model.layers):
+        rank.params[layer] = rank.step(layer, rank.grads.pop(layer) / n)
+    return len(batches)
+
+
+@wrong("data_parallel_step", "averages twice: divides by R after the all-reduce and by n")
+def dp_averages_twice(cluster, batches):
+    batches, n = _check_batches(cluster, batches)
+    for rank, mine in zip(cluster.ranks, batches):
+        _accumulate(rank, mine)
+    for layer in range(cluster.model.layers):
+        cluster.all_reduce("grads", layer)
+        for rank in cluster.ranks:
+            rank.params[layer] = rank.step(layer, rank.grads.pop(layer) / cluster.size / n)
+    return n
+
+
+@wrong("data_parallel_step", "each rank's mean, all-reduced, then / R (ranks weigh the same)")
+def dp_mean_of_rank_means(cluster, batches):
+    batches, n = _check_batches(cluster, batches)
+    for rank, mine in zip(cluster.ranks, batches):
+        _accumulate(rank, mine)
+        own = sum(mb.size for mb in mine)
+        for layer in range(cluster.model.layers):
+            rank.grads[layer] = rank.grads[layer] / own
+    for layer in range(cluster.model.layers):
+        cluster.all_reduce("grads", layer)
+        for rank in cluster.ranks:
+            rank.params[layer] = rank.step(layer, rank.grads.pop(layer) / cluster.size)
+    return n
+
+
+@wrong("data_parallel_step", "no all-reduce: each rank steps with its own gradient")
+def dp_no_allreduce(cluster, batches):
+    batches, n = _check_batches(cluster, batches)
+    for rank, mine in zip(cluster.ranks, batches):
+        _accumulate(rank, mine)
+        own = sum(mb.size for mb in mine)
+        for layer in range(cluster.model.layers):
+            rank.params[layer] = rank.step(layer, rank.grads.pop(layer) / own)
+    return n
+
+
+@wrong("data_parallel_step", "an all-reduce after every micro-batch (right weights, m x the bytes)")
+def dp_allreduce_per_micro_batch(cluster, batches):
+    batches, n = _check_batches(cluster, batches)
+    L = cluster.model.layers
+    for j in range(max(len(mine) for mine in batches)):
+        for rank, mine in zip(cluster.ranks, batches):
+            if j < len(mine):
+                _accumulate(rank, [mine[j]])
+            else:
+                for layer in range(L):
+                    rank.grads.setdefault(layer, np.zeros(cluster.model.layer_size))
+        for layer in range(L):
+            cluster.all_reduce("grads", layer)
+            for rank in cluster.ranks:
+                total = rank.grads.pop(layer)
+                rank.grads[("sum", layer)] = rank.grads.get(("sum", layer), 0) + total
+    for layer in range(L):
+        for rank in cluster.ranks:
+            rank.params[layer] = rank.step(layer, rank.grads.pop(("sum", layer)) / n)
+    return n
+
+
+@wrong("data_parallel_step", "divides by rank 0's examples only")
+def dp_rank0_count(cluster, batches):
+    batches, n = _check_batches(cluster, batches)
+    for rank, mine in zip(cluster.ranks, batches):
+        _accumulate(rank, mine)
+    own = sum(mb.size for mb in batches[0])
+    for layer in range(cluster.model.layers):
+        cluster.all_reduce("grads", layer)
+        for rank in cluster.ranks:
+            rank.params[layer] = rank.step(layer, rank.grads.pop(layer) / own)
+    return n
+
+
+@wrong("data_parallel_step", "all-reduces the weights after local steps (and averages them)")
+def dp_average_weights(cluster, batches):
+    batches, n = _check_batches(cluster, batches)
+    for rank, mine in zip(cluster.ranks, batches):
+        _accumulate(rank, mine)
+        own = sum(mb.size for mb in mine)
+        for layer in range(cluster.model.layers):
+            rank.params[layer] = rank.step(layer, rank.grads.pop(layer) / own)
+    for layer in range(cluster.model.layers):
+        cluster.all_reduce("params", layer)
+        for rank in cluster.ranks:
+            rank.params[layer] = rank.params[layer] / cluster.size
+    return n
+
+
+def _zero3_check(cluster, batches, stage):
+    if stage not in (1, 3):
+        raise ValueError("stage")
+    batches, n = _check_batches(cluster, batches)
+    if stage == 3 and len({len(mine) for mine in batches}) != 1:
+        raise ValueError("same m")
+    return batches, n
+
+
+def _zero1(cluster, batches, n, gather=True, allreduce=False, twice=False):
+    for rank, mine in zip(cluster.ranks, batches):
+        _accumulate(rank, mine)
+    for layer in range(cluster.model.layers):
+        if allreduce:
+            cluster.all_reduce("grads", layer)
+        else:
+            cluster.reduce_scatter("grads", layer)
+        for r, rank in enumerate(cluster.ranks):
+            part = cluster.shard(rank.params[layer].size, r)
+            g = rank.grads.pop(layer)
+            g = g[part] if allreduce else g
+            rank.params[layer][part] = rank.step(layer, g / n / (cluster.size if twice else 1))
+        if gather:
+            cluster.all_gather("params", layer)
+    return n
+
+
+def _zero3(cluster, batches, n, gather_backward=True, discard_forward=True, per_layer_rs=True):
+    L = cluster.model.layers
+    for j in range(len(batches[0])):
+        for layer in range(L):
+            cluster.all_gather("params", layer)
+            for rank, mine in zip(cluster.ranks, batches):
+                rank.forward(mine[j], layers=[layer])
+            if discard_forward:
+                cluster.discard("params", layer)
+        for layer in reversed(range(L)):
+            if gather_backward and discard_forward:
+                cluster.all_gather("params", layer)
+            for rank, mine in zip(cluster.ranks, batches):
+                rank.backward(mine[j], layers=[layer])
+            cluster.discard("params", layer)
+            if per_layer_rs:
+                cluster.reduce_scatter("grads", layer, out=("shard", layer), accumulate=True)
+    if not per_layer_rs:
+        for layer in range(L):
+            cluster.reduce_scatter("grads", layer, out=("shard", layer))
+    for layer in range(L):
+        for rank in cluster.ranks:
+            rank.params[layer] = rank.step(layer, rank.grads.pop(("shard", layer)) / n)
+    return n
+
+
+def _zero_ok(cluster, batches, stage):
+    batches, n = _zero3_check(cluster, batches, stage)
+    return _zero1(cluster, batches, n) if stage == 1 else _zero3(cluster, batches, n)
+
+
+@wrong("zero_sharded_step", "ZeRO-1 forgets the all-gather: the other shards stay stale")
+def zs_no_gather(cluster, batches, stage):
+    batches, n = _zero3_check(cluster, batches, stage)
+    return _zero1(cluster, batches, n, gather=False) if stage == 1 else _zero3(cluster, batches, n)
+
+
+@wrong("zero_sharded_step", "ZeRO-3 forgets to gather the weights again for the backward")
+def zs_no_gather_backward(cluster, batches, stage):
+    batches, n = _zero3_check(cluster, batches, stage)
+    if stage == 1:
+        return _zero1(cluster, batches, n)
+    L = cluster.model.layers
+    for j in range(len(batches[0])):
+        for layer in range(L):
+            cluster.all_gather("params", layer)
+            for rank, mine in zip(cluster.ranks, batches):
+                rank.forward(mine[j], layers=[layer])
+            cluster.discard("params", layer)
+        for layer in reversed(range(L)):
+            for rank, mine in zip(cluster.ranks, batches):
+                rank.backward(mine[j], layers=[layer])
+            cluster.reduce_scatter("grads", layer, out=("shard", layer), accumulate=True)
+    for layer in range(L):
+        for rank in cluster.ranks:
+            rank.params[layer] = rank.step(layer, rank.grads.pop(("shard", layer)) / n)
+    return n
+
+
+@wrong("zero_sharded_step", "ZeRO-1 with an all-reduce instead of a reduce-scatter (more bytes)")
+def zs_allreduce(cluster, batches, stage):
+    batches, n = _zero3_check(cluster, batches, stage)
+    return (_zero1(cluster, batches, n, allreduce=True) if stage == 1
+            else _zero3(cluster, batches, n))
+
+
+@wrong("zero_sharded_step", "ZeRO-3 keeps the forward's gathered weights for the backward")
+def zs_keeps_gathered(cluster, batches, stage):
+    batches, n = _zero3_check(cluster, batches, stage)
+    return (_zero1(cluster, batches, n) if stage == 1
+            else _zero3(cluster, batches, n, discard_forward=False))
+
+
+@wrong("zero_sharded_step", "ZeRO-3 reduce-scatters once, after accumulating full gradients")
+def zs_full_grads(cluster, batches, stage):
+    batches, n = _zero3_check(cluster, batches, stage)
+    return (_zero1(cluster, batches, n) if stage == 1
+            else _zero3(cluster, batches, n, per_layer_rs=False))
+
+
+@wrong("zero_sharded_step", "ZeRO-1 averages twice (divides by R and by the examples)")
+def zs_averages_twice(cluster, batches, stage):
+    batches, n = _zero3_check(cluster, batches, stage)
+    return (_zero1(cluster, batches, n, twice=True) if stage == 1
+            else _zero3(cluster, batches, n))
+
+
+@wrong("zero_sharded_step", "accepts stage 2 (runs it as stage 1)")
+def zs_stage_2(cluster, batches, stage):
+    return _zero_ok(cluster, batches, 1 if stage == 2 else stage)
+
+
+@wrong("zero_sharded_step", "ZeRO-3 does not check that the ranks have the same m")
+def zs_no_m_check(cluster, batches, stage):
+    if stage not in (1, 3):
+        raise ValueError("stage")
+    batches, n = _check_batches(cluster, batches)
+    if stage == 1:
+        return _zero1(cluster, batches, n)
+    m = min(len(mine) for mine in batches)
+    return _zero3(cluster, [mine[:m] for mine in batches], n)
+
+
+# --- activation_memory_gb ---------------------------------------------------------------------
+
+def _act_args(s, b, h, a, layers, tp):
+    if min(s, b, h, a, layers, tp) < 1:
+        raise ValueError("sizes")
+
+
+@wrong("activation_memory_gb", "tensor parallelism splits only the attention scores")
+def am_tp_scores_only(seq_len, micro_batch, hidden, heads, layers=1, tp=1,
+                      sequence_parallel=False, recompute=False):
+    s, b, h, a = seq_len, micro_batch, hidden, heads
+    _act_args(s, b, h, a, layers, tp)
+    if recompute:
+        return layers * 2 * s * b * h / (tp if sequence_parallel else 1) / 1e9
+    if sequence_parallel:
+        return layers * s * b * h * (34 + 5 * a * s / h) / tp / 1e9
+    return layers * s * b * h * (34 + 5 * a * s / (h * tp)) / 1e9
+
+
+@wrong("activation_memory_gb", "ignores sequence parallelism")
+def am_no_sp(seq_len, micro_batch, hidden, heads, layers=1, tp=1,
+             sequence_parallel=False, recompute=False):
+    s, b, h, a = seq_len, micro_batch, hidden, heads
+    _act_args(s, b, h, a, layers, tp)
+    if recompute:
+        return layers * 2 * s * b * h / 1e9
+    return layers * s * b * h * (10 + 24 / tp + 5 * a * s / (h * tp)) / 1e9
+
+
+@wrong("activation_memory_gb", "recomputation: 2 s b h even with sequence parallelism")
+def am_recompute_no_sp(seq_len, micro_batch, hidden, heads, layers=1, tp=1,
+                       sequence_parallel=False, recompute=False):
+    s, b, h, a = seq_len, micro_batch, hidden, heads
+    _act_args(s, b, h, a, layers, tp)
+    if recompute:
+        return layers * 2 * s * b * h / 1e9
+    if sequence_parallel:
+        return layers * s * b * h * (34 + 5 * a * s / h) / tp / 1e9
+    return layers * s * b * h * (10 + 24 / tp + 5 * a * s / (h * tp)) / 1e9
+
+
+@wrong("activation_memory_gb", "everything divided by tp without sequence parallelism")
+def am_all_split(seq_len, micro_batch, hidden, heads, layers=1, tp=1,
+                 sequence_parallel=False, recompute=False):
+    s, b, h, a = seq_len, micro_batch, hidden, heads
+    _act_args(s, b, h, a, layers, tp)
+    if recompute:
+        return layers * 2 * s * b * h / (tp if sequence_parallel else 1) / 1e9
+    return layers * s * b * h * (34 + 5 * a * s / h) / tp / 1e9
+
+
+@wrong("activation_memory_gb", "GiB (2**30 bytes) instead of GB")
+def am_gib(seq_len, micro_batch, hidden, heads, layers=1, tp=1,
+           sequence_parallel=False, recompute=False):
+    s, b, h, a = seq_len, micro_batch, hidden, heads
+    _act_args(s, b, h, a, layers, tp)
+    if recompute:
+        return layers * 2 * s * b * h / (tp if sequence_parallel else 1) / 2**30
+    if sequence_parallel:
+        return layers * s * b * h * (34 + 5 * a * s / h) / tp / 2**30
+    return layers * s * b * h * (10 + 24 / tp + 5 * a * s / (h * tp)) / 2**30
+
+
+@wrong("activation_memory_gb", "ignores layers (one layer's memory)")
+def am_one_layer(seq_len, micro_batch, hidden, heads, layers=1, tp=1,
+                 sequence_parallel=False, recompute=False):
+    s, b, h, a = seq_len, micro_batch, hidden, heads
+    _act_args(s, b, h, a, layers, tp)
+    if recompute:
+        return 2 * s * b * h / (tp if sequence_parallel else 1) / 1e9
+    if sequence_parallel:
+        return s * b * h * (34 + 5 * a * s / h) / tp / 1e9
+    return s * b * h * (10 + 24 / tp + 5 * a * s / (h * tp)) / 1e9
+
+
+@wrong("activation_memory_gb", "attention scores 5 a s b (not 5 a s² b): linear in s")
+def am_linear_scores(seq_len, micro_batch, hidden, heads, layers=1, tp=1,
+                     sequence_parallel=False, recompute=False):
+    s, b, h, a = seq_len, micro_batch, hidden, heads
+    _act_args(s, b, h, a, layers, tp)
+    if recompute:
+        return layers * 2 * s * b * h / (tp if sequence_parallel else 1) / 1e9
+    if sequence_parallel:
+        return layers * s * b * h * (34 + 5 * a / h) / tp / 1e9
+    return layers * s * b * h * (10 + 24 / tp + 5 * a / (h * tp)) / 1e9
+
+
+@wrong("activation_memory_gb", "no check of the sizes")
+def am_no_check(seq_len, micro_batch, hidden, heads, layers=1, tp=1,
+                sequence_parallel=False, recompute=False):
+    s, b, h, a = seq_len, micro_batch, hidden, heads
+    if recompute:
+        return layers * 2 * s * b * h / (tp if sequence_parallel else 1) / 1e9
+    if sequence_parallel:
+        return layers * s * b * h * (34 + 5 * a * s / h) / tp / 1e9
+    return layers * s * b * h * (10 + 24 / tp + 5 * a * s / (h * tp)) / 1e9
+
+
+@wrong("activation_memory_gb", "integer arithmetic: bytes // 10**9 (an int)")
+def am_int(seq_len, micro_batch, hidden, heads, layers=1, tp=1,
+           sequence_parallel=False, recompute=False):
+    s, b, h, a = seq_len, micro_batch, hidden, heads
+    _act_args(s, b, h, a, layers, tp)
+    if recompute:
+        return int(layers * 2 * s * b * h / (tp if sequence_parallel else 1)) // 10**9
+    if sequence_parallel:
+        return int(layers * s * b * h * (34 + 5 * a * s / h) / tp) // 10**9
+    return int(layers * s * b * h * (10 + 24 / tp + 5 * a * s / (h * tp))) // 10**9
