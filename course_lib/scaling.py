@@ -22,7 +22,9 @@ of them busy. The functions the
 workers run live in this module so that the workers can import them.
 
 This module holds no scaling law: the explorer draws the model functions you
-pass it (notebook 02's exercises).
+pass it (notebook 02's exercises). :func:`published_scaling` reads a published
+many-GPU measurement shipped under ``data/scaling/`` (with its source), for the
+machines a learner does not have.
 
 >>> cpu_task(1000)
 832504
@@ -30,11 +32,13 @@ pass it (notebook 02's exercises).
 
 from __future__ import annotations
 
+import csv
 import math
 import numbers
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -42,10 +46,17 @@ from . import plots
 from .ray_session import available_cpus
 from .widgets import checkbox, dropdown, float_slider, interactive_plot
 
-__all__ = ["ScalingResult", "calibrate", "contention_experiment", "cpu_task", "explore",
-           "run_scaling"]
+__all__ = ["PUBLISHED_SOURCE", "ScalingResult", "calibrate", "contention_experiment", "cpu_task",
+           "explore", "published_scaling", "run_scaling"]
 
 _MODULUS = 1_000_003
+_PUBLISHED = Path(__file__).resolve().parent.parent / "data" / "scaling" / \
+    "tensorflow_k80_distributed_2017.csv"
+PUBLISHED_SOURCE = (
+    "TensorFlow documentation, \"Benchmarks\", section \"Details for Amazon EC2 Distributed "
+    "(NVIDIA Tesla K80)\", tables \"Training synthetic data\" (test date May 2017; "
+    "tensorflow/docs_src/performance/benchmarks.md in github.com/tensorflow/tensorflow, "
+    "commit 5984ffe); see data/README.md")
 
 
 def cpu_task(n: int) -> int:
@@ -384,3 +395,31 @@ def explore(amdahl: Callable | None = None, gustafson: Callable | None = None,
         P_max=dropdown(P_max, sorted({8, 16, 64, 256, 1024, P_max}), label="largest P"),
         log=checkbox(False, label="log axes"),
     )
+
+
+def published_scaling() -> dict[tuple[str, int], tuple[np.ndarray, np.ndarray]]:
+    """The published many-GPU scaling measurement shipped with the course.
+
+    Data-parallel training throughput (images per second) of three image models with
+    TensorFlow on 1, 8, 16, 32 and 64 NVIDIA Tesla K80 GPUs (up to 8 p2.8xlarge
+    instances of Amazon EC2, synthetic data, a fixed batch per GPU), as published in
+    :data:`PUBLISHED_SOURCE`. Returns ``{(model, batch_per_gpu): (gpus, images_per_sec)}``
+    with ``gpus`` an int64 array and ``images_per_sec`` a float64 array, in increasing
+    ``gpus``.
+
+    >>> data = published_scaling()
+    >>> gpus, rate = data[("ResNet-50", 64)]
+    >>> gpus.tolist(), rate[[0, -1]].tolist()
+    ([1, 8, 16, 32, 64], [52.4, 2744.0])
+    """
+    rows: dict[tuple[str, int], list[tuple[int, float]]] = {}
+    with open(_PUBLISHED, newline="") as f:
+        for row in csv.DictReader(f):
+            key = (row["model"], int(row["batch_per_gpu"]))
+            rows.setdefault(key, []).append((int(row["gpus"]), float(row["images_per_sec"])))
+    out = {}
+    for key, pairs in rows.items():
+        pairs.sort()
+        out[key] = (np.array([p for p, _ in pairs], dtype=np.int64),
+                    np.array([r for _, r in pairs], dtype=np.float64))
+    return out

@@ -14,6 +14,13 @@ exercises of notebook 02. It holds a deliberately simple scheduler,
 after each level, and the scheduler explorer :func:`explore`, which draws the
 schedule of any scheduler you pass it (yours).
 
+A parallel loop is a graph without dependencies: iteration ``i`` costs
+``costs[i]``. :func:`static_blocks` hands each worker one contiguous block of
+iterations (OpenMP's ``schedule(static)``); :func:`loop_timeline` runs any
+such assignment, each worker its iterations back to back, and returns the
+:class:`Timeline` (makespan, utilisation) that notebook 02's ``balance_chunks``
+is graded on.
+
 >>> G = example_graph()
 >>> G.work, G.topological_order()
 (65.0, ['T1', 'T2', 'T3', 'T4', 'T5', 'T6'])
@@ -35,7 +42,7 @@ from . import plots
 from .widgets import dropdown, int_slider, interactive_plot
 
 __all__ = ["TaskGraph", "Timeline", "example_graph", "explore", "level_schedule",
-           "random_graph"]
+           "loop_timeline", "random_graph", "static_blocks"]
 
 _EPS = 1e-9  # tolerance on times when checking a schedule (float sums)
 
@@ -524,3 +531,71 @@ def explore(scheduler: Callable | None = None, P: int = 3, graph: str = "example
         graph=dropdown(graph, ["example", "random"], label="graph"),
         seed=int_slider(seed, 0, max(50, seed), label="random seed"),
     )
+
+
+def static_blocks(n: int, P: int) -> list[list[int]]:
+    """The loop's iterations ``0 .. n-1`` in P contiguous blocks: worker ``w`` gets
+    ``range(w * n // P, (w + 1) * n // P)`` (OpenMP's ``schedule(static)``).
+
+    Returns a list of P lists of iteration indices (a block may be empty when n < P).
+
+    >>> static_blocks(7, 3)
+    [[0, 1], [2, 3], [4, 5, 6]]
+    """
+    for value, what in ((n, "n"), (P, "P")):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ValueError(f"{what} must be an int, got {value!r}")
+    if n < 0 or P < 1:
+        raise ValueError(f"need n >= 0 and P >= 1, got n = {n!r}, P = {P!r}")
+    n, P = int(n), int(P)
+    return [list(range(w * n // P, (w + 1) * n // P)) for w in range(P)]
+
+
+def loop_timeline(costs, assignment) -> Timeline:
+    """Run a parallel loop: worker ``w`` runs the iterations ``assignment[w]`` back to back,
+    in that order, from time 0; iteration ``i`` takes ``costs[i]``.
+
+    ``assignment`` is a list (or tuple) of P lists of iteration indices, which together
+    name every iteration ``0 .. len(costs)-1`` exactly once. Returns the
+    :class:`Timeline` (its ``makespan``, ``busy`` and ``utilisation``), checked by
+    :meth:`TaskGraph.simulate`; raises ``ValueError`` saying what is wrong otherwise.
+    Tasks are named ``i0``, ``i1``, ...
+
+    >>> tl = loop_timeline([4, 1, 1, 2], [[0], [1, 2, 3]])
+    >>> tl.makespan, tl.busy, tl.utilisation
+    (4.0, (4.0, 4.0), 1.0)
+    >>> loop_timeline([1, 2, 3], [[0, 1], [1]])
+    Traceback (most recent call last):
+    ...
+    ValueError: iteration 1 is assigned twice (workers 0 and 1)
+    """
+    costs = [float(c) for c in np.asarray(costs, dtype=float).ravel()] \
+        if not isinstance(costs, Mapping) else None
+    if costs is None or not costs:
+        raise ValueError("costs must be a non-empty list or array of numbers >= 0")
+    if isinstance(assignment, str) or not isinstance(assignment, list | tuple) \
+            or not assignment:
+        raise ValueError(f"the assignment must be a list of P lists of iterations, got "
+                         f"{assignment!r:.100}")
+    n = len(costs)
+    owner: dict[int, int] = {}
+    schedule: dict[str, tuple[int, float]] = {}
+    for w, its in enumerate(assignment):
+        if isinstance(its, str) or not isinstance(its, list | tuple | range):
+            raise ValueError(f"worker {w}: expected a list of iterations, got {its!r:.100}")
+        clock = 0.0
+        for i in its:
+            if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not 0 <= i < n:
+                raise ValueError(f"worker {w}: {i!r} is not an iteration 0..{n - 1}")
+            i = int(i)
+            if i in owner:
+                raise ValueError(f"iteration {i} is assigned twice (workers {owner[i]} and {w})")
+            owner[i] = w
+            schedule[f"i{i}"] = (w, clock)
+            clock += costs[i]
+    missing = [i for i in range(n) if i not in owner]
+    if missing:
+        raise ValueError(f"iterations not assigned: {missing[:10]}"
+                         f"{' ...' if len(missing) > 10 else ''}")
+    G = TaskGraph({f"i{i}": c for i, c in enumerate(costs)})
+    return G.simulate(schedule, P=len(assignment))

@@ -91,3 +91,14 @@ def test_one_core_still_measures_two_workers(monkeypatch):
     monkeypatch.setattr(scaling, "available_cpus", lambda: 1)
     res = scaling.run_scaling(seconds=0.02, repeats=1, kinds=["strong"])
     assert res["strong"].P == (1, 2)
+
+
+def test_published_scaling_is_the_cited_table():
+    data = scaling.published_scaling()
+    assert sorted(data) == [("InceptionV3", 32), ("InceptionV3", 64), ("ResNet-152", 32),
+                            ("ResNet-50", 32), ("ResNet-50", 64)]
+    for gpus, rate in data.values():
+        assert gpus.dtype == np.int64 and rate.dtype == np.float64
+        assert gpus.tolist() == [1, 8, 16, 32, 64] and np.all(np.diff(rate) > 0)
+    assert data[("ResNet-152", 32)][1].tolist() == [19.4, 146.0, 291.0, 565.0, 981.0]
+    assert "May 2017" in scaling.PUBLISHED_SOURCE and "data/README.md" in scaling.PUBLISHED_SOURCE

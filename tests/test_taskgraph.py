@@ -143,3 +143,35 @@ def test_explore_reports_an_infeasible_schedule():
 
     with pytest.raises(ValueError, match="infeasible schedule"):
         taskgraph.explore(bad, widgets=False)
+
+
+def test_static_blocks_are_contiguous_and_cover_the_loop():
+    assert taskgraph.static_blocks(7, 3) == [[0, 1], [2, 3], [4, 5, 6]]
+    assert taskgraph.static_blocks(2, 4) == [[], [0], [], [1]]
+    assert taskgraph.static_blocks(0, 2) == [[], []]
+    for bad in ((3, 0), (-1, 2), (2.0, 2), (True, 2)):
+        with pytest.raises(ValueError):
+            taskgraph.static_blocks(*bad)
+
+
+def test_loop_timeline_runs_each_workers_iterations_back_to_back():
+    costs = [i + 1 for i in range(8)]  # a triangular loop
+    static = taskgraph.loop_timeline(costs, taskgraph.static_blocks(8, 2))
+    assert static.makespan == 26.0 and static.busy == (10.0, 26.0)
+    assert static.utilisation == pytest.approx(36 / 52)
+    mixed = taskgraph.loop_timeline(costs, [[7, 0, 6, 1], (5, 2, 4, 3)])  # lists or tuples
+    assert mixed.makespan == 18.0 and mixed.utilisation == 1.0
+    assert taskgraph.loop_timeline([2.5], [[], [0], []]).P == 3
+
+
+@pytest.mark.parametrize("assignment, message", [
+    ([[0, 1], [1]], "assigned twice"),
+    ([[0], [2]], "not assigned: [1]"),
+    ([[0, 1, 3]], "not an iteration"),
+    ([[0, True, 2]], "not an iteration"),
+    ([[0, 1], "2"], "expected a list"),
+    ([], "list of P lists"),
+])
+def test_loop_timeline_names_what_is_wrong(assignment, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        taskgraph.loop_timeline([1.0, 2.0, 3.0], assignment)

@@ -288,31 +288,26 @@ def _span(durations, deps):
     return _longest(durations, order, preds)[0]
 
 
-@wrong("work_span_bounds", "min_time = span only (forgets W / P)")
 def ws_span_only(durations, deps, P):
     W, span = sum(durations.values()), _span(durations, deps)
     return span, min(P, W / span)
 
 
-@wrong("work_span_bounds", "max_speedup = W / span only (forgets P)")
 def ws_no_p_cap(durations, deps, P):
     W, span = sum(durations.values()), _span(durations, deps)
     return max(W / P, span), W / span
 
 
-@wrong("work_span_bounds", "floor division W // P")
 def ws_floor(durations, deps, P):
     W, span = sum(durations.values()), _span(durations, deps)
     return max(W // P, span), min(P, W / span)
 
 
-@wrong("work_span_bounds", "min and max swapped")
 def ws_swapped(durations, deps, P):
     W, span = sum(durations.values()), _span(durations, deps)
     return min(W / P, span), max(P, W / span)
 
 
-@wrong("work_span_bounds", "span = the longest single task, not the longest path")
 def ws_longest_task(durations, deps, P):
     W, span = sum(durations.values()), max(durations.values())
     return max(W / P, span), min(P, W / span)
@@ -325,7 +320,6 @@ def _out(S):
     return float(S) if S.ndim == 0 else S
 
 
-@wrong("amdahl_speedup", "f read as the serial fraction: 1 / (f + (1 - f) / P)")
 def am_serial(f, P):
     f, P = np.asarray(f, float), np.asarray(P, float)
     if np.any((f < 0) | (f > 1)) or np.any(P < 1):
@@ -333,14 +327,12 @@ def am_serial(f, P):
     return _out(1 / (f + (1 - f) / P))
 
 
-@wrong("amdahl_speedup", "scalar-only checks (`if not 0 <= f <= 1`): arrays fail")
 def am_scalar(f, P):
     if not 0 <= f <= 1 or P < 1:
         raise ValueError("bad argument")
     return 1 / ((1 - f) + f / P)
 
 
-@wrong("amdahl_speedup", "checks P > 0, not P >= 1 (accepts half a worker)")
 def am_p_positive(f, P):
     f, P = np.asarray(f, float), np.asarray(P, float)
     if np.any((f < 0) | (f > 1)) or np.any(P <= 0):
@@ -348,7 +340,6 @@ def am_p_positive(f, P):
     return _out(1 / ((1 - f) + f / P))
 
 
-@wrong("amdahl_speedup", "checks f <= 1 but not f >= 0")
 def am_no_lower(f, P):
     f, P = np.asarray(f, float), np.asarray(P, float)
     if np.any(f > 1) or np.any(P < 1):
@@ -356,7 +347,6 @@ def am_no_lower(f, P):
     return _out(1 / ((1 - f) + f / P))
 
 
-@wrong("amdahl_speedup", "P truncated to a whole number of workers")
 def am_int_p(f, P):
     f, P = np.asarray(f, float), np.asarray(P, float)
     if np.any((f < 0) | (f > 1)) or np.any(P < 1):
@@ -364,7 +354,6 @@ def am_int_p(f, P):
     return _out(1 / ((1 - f) + f / np.floor(P)))
 
 
-@wrong("gustafson_speedup", "s read as the parallel fraction: (1 - s) + P s")
 def gu_parallel(s, P):
     s, P = np.asarray(s, float), np.asarray(P, float)
     if np.any((s < 0) | (s > 1)) or np.any(P < 1):
@@ -372,7 +361,6 @@ def gu_parallel(s, P):
     return _out((1 - s) + P * s)
 
 
-@wrong("gustafson_speedup", "Amdahl's formula with f = 1 - s")
 def gu_amdahl(s, P):
     s, P = np.asarray(s, float), np.asarray(P, float)
     if np.any((s < 0) | (s > 1)) or np.any(P < 1):
@@ -380,14 +368,12 @@ def gu_amdahl(s, P):
     return _out(1 / (s + (1 - s) / P))
 
 
-@wrong("gustafson_speedup", "scalar-only checks: arrays fail")
 def gu_scalar(s, P):
     if not 0 <= s <= 1 or P < 1:
         raise ValueError("bad argument")
     return s + P * (1 - s)
 
 
-@wrong("gustafson_speedup", "no check of P")
 def gu_no_p_check(s, P):
     s, P = np.asarray(s, float), np.asarray(P, float)
     if np.any((s < 0) | (s > 1)):
@@ -395,7 +381,6 @@ def gu_no_p_check(s, P):
     return _out(s + P * (1 - s))
 
 
-@wrong("gustafson_speedup", "checks s <= 1 but not s >= 0")
 def gu_no_lower(s, P):
     s, P = np.asarray(s, float), np.asarray(P, float)
     if np.any(s > 1) or np.any(P < 1):
@@ -403,7 +388,6 @@ def gu_no_lower(s, P):
     return _out(s + P * (1 - s))
 
 
-@wrong("karp_flatt", "checks P > 0 only: P = 1 divides by zero")
 def kf_p_positive(speedup, P):
     S, P = np.asarray(speedup, float), np.asarray(P, float)
     if np.any(P <= 0):
@@ -411,7 +395,6 @@ def kf_p_positive(speedup, P):
     return _out((1 / S - 1 / P) / (1 - 1 / P))
 
 
-@wrong("karp_flatt", "1/P - 1/S (sign flipped)")
 def kf_sign(speedup, P):
     S, P = np.asarray(speedup, float), np.asarray(P, float)
     if np.any(P <= 1):
@@ -419,7 +402,6 @@ def kf_sign(speedup, P):
     return _out((1 / P - 1 / S) / (1 - 1 / P))
 
 
-@wrong("karp_flatt", "forgets the denominator 1 - 1/P")
 def kf_no_denominator(speedup, P):
     S, P = np.asarray(speedup, float), np.asarray(P, float)
     if np.any(P <= 1):
@@ -427,7 +409,6 @@ def kf_no_denominator(speedup, P):
     return _out(1 / S - 1 / P)
 
 
-@wrong("karp_flatt", "clips e to [0, 1] (a superlinear speed-up gives e < 0)")
 def kf_clipped(speedup, P):
     S, P = np.asarray(speedup, float), np.asarray(P, float)
     if np.any(P <= 1):
@@ -435,14 +416,12 @@ def kf_clipped(speedup, P):
     return _out(np.clip((1 / S - 1 / P) / (1 - 1 / P), 0, 1))
 
 
-@wrong("karp_flatt", "scalar-only check `if P <= 1`: arrays fail")
 def kf_scalar(speedup, P):
     if P <= 1:
         raise ValueError("P")
     return (1 / speedup - 1 / P) / (1 - 1 / P)
 
 
-@wrong("karp_flatt", "checks P == 1 only (P = 0.5 accepted)")
 def kf_equal_only(speedup, P):
     S, P = np.asarray(speedup, float), np.asarray(P, float)
     if np.any(P == 1):
@@ -571,19 +550,16 @@ def ls_natural_names(durations, deps, P):
     return _list_schedule(durations, deps, P, key=lambda t: (-rank[t], natural(t)))
 
 
-@wrong("work_span_bounds", "returns a list [min_time, max_speedup]")
 def ws_list(durations, deps, P):
     W, span = sum(durations.values()), _span(durations, deps)
     return [max(W / P, span), min(P, W / span)]
 
 
-@wrong("work_span_bounds", "a numpy array of the two bounds")
 def ws_array(durations, deps, P):
     W, span = sum(durations.values()), _span(durations, deps)
     return np.array([max(W / P, span), min(P, W / span)])
 
 
-@wrong("amdahl_speedup", "P = 1 special-cased: returns the int 1")
 def am_p_one_int(f, P):
     if np.ndim(P) == 0 and np.ndim(f) == 0 and P == 1:
         if not 0 <= f <= 1:
@@ -595,7 +571,6 @@ def am_p_one_int(f, P):
     return _out(1 / ((1 - f) + f / P))
 
 
-@wrong("amdahl_speedup", "f = 1 special-cased: returns P as given (an int)")
 def am_f_one_p(f, P):
     if np.ndim(P) == 0 and np.ndim(f) == 0 and f == 1 and P >= 1:
         return P
@@ -605,7 +580,6 @@ def am_f_one_p(f, P):
     return _out(1 / ((1 - f) + f / P))
 
 
-@wrong("amdahl_speedup", "rounded to four decimals")
 def am_rounded(f, P):
     f, P = np.asarray(f, float), np.asarray(P, float)
     if np.any((f < 0) | (f > 1)) or np.any(P < 1):
@@ -613,7 +587,6 @@ def am_rounded(f, P):
     return _out(np.round(1 / ((1 - f) + f / P), 4))
 
 
-@wrong("amdahl_speedup", "float32 arrays")
 def am_float32(f, P):
     f, P = np.asarray(f, float), np.asarray(P, float)
     if np.any((f < 0) | (f > 1)) or np.any(P < 1):
@@ -622,7 +595,6 @@ def am_float32(f, P):
     return float(S) if S.ndim == 0 else S.astype(np.float32)
 
 
-@wrong("gustafson_speedup", "P must be a whole number of workers (a fractional P raises)")
 def gu_whole_p(s, P):
     s, P = np.asarray(s, float), np.asarray(P, float)
     if np.any((s < 0) | (s > 1)) or np.any(P < 1) or np.any(P != np.floor(P)):
@@ -630,7 +602,6 @@ def gu_whole_p(s, P):
     return _out(s + P * (1 - s))
 
 
-@wrong("gustafson_speedup", "P truncated to a whole number of workers")
 def gu_int_p(s, P):
     s, P = np.asarray(s, float), np.asarray(P, float)
     if np.any((s < 0) | (s > 1)) or np.any(P < 1):
@@ -638,7 +609,6 @@ def gu_int_p(s, P):
     return _out(s + np.floor(P) * (1 - s))
 
 
-@wrong("gustafson_speedup", "s = 0 special-cased: returns P as given (an int)")
 def gu_s_zero_p(s, P):
     if np.ndim(P) == 0 and np.ndim(s) == 0 and s == 0 and P >= 1:
         return P
@@ -648,7 +618,6 @@ def gu_s_zero_p(s, P):
     return _out(s + P * (1 - s))
 
 
-@wrong("karp_flatt", "P >= 2 required (a fractional 1 < P < 2 raises)")
 def kf_p_two(speedup, P):
     S, P = np.asarray(speedup, float), np.asarray(P, float)
     if np.any(P < 2):
@@ -656,7 +625,6 @@ def kf_p_two(speedup, P):
     return _out((1 / S - 1 / P) / (1 - 1 / P))
 
 
-@wrong("karp_flatt", "P truncated to a whole number of workers")
 def kf_int_p(speedup, P):
     S, P = np.asarray(speedup, float), np.asarray(P, float)
     if np.any(P <= 1):
@@ -665,7 +633,6 @@ def kf_int_p(speedup, P):
     return _out((1 / S - 1 / P) / (1 - 1 / P))
 
 
-@wrong("karp_flatt", "rounded to three decimals")
 def kf_rounded(speedup, P):
     S, P = np.asarray(speedup, float), np.asarray(P, float)
     if np.any(P <= 1):
@@ -687,3 +654,348 @@ def fp_mean_per_p(Ps, speedups):
     S = np.array([S[P == p].mean() for p in u])
     x, y = 1 - 1 / u, 1 - 1 / S
     return float(np.clip(np.sum(x * y) / np.sum(x * x), 0, 1))
+
+
+# --- scaling_model: the four formula exercises merged (work_span_bounds, amdahl_speedup,
+# gustafson_speedup, karp_flatt). Each wrong answer above breaks one law; the merged
+# function answers the other laws correctly, so its hidden tests must catch that one.
+
+def _ok_amdahl(f, P):
+    f, P = np.asarray(f, float), np.asarray(P, float)
+    if np.any(~((f >= 0) & (f <= 1))) or np.any(~(P >= 1)):
+        raise ValueError("bad f or P")
+    return _out(1 / ((1 - f) + f / P))
+
+
+def _ok_gustafson(s, P):
+    s, P = np.asarray(s, float), np.asarray(P, float)
+    if np.any(~((s >= 0) & (s <= 1))) or np.any(~(P >= 1)):
+        raise ValueError("bad s or P")
+    return _out(s + P * (1 - s))
+
+
+def _ok_karp_flatt(speedup, P):
+    S, P = np.asarray(speedup, float), np.asarray(P, float)
+    if np.any(~(P > 1)):
+        raise ValueError("P must be > 1")
+    return _out((1 / S - 1 / P) / (1 - 1 / P))
+
+
+def _ok_work_span(durations, deps, P):
+    W, span = sum(durations.values()), _span(durations, deps)
+    return max(W / P, span), min(P, W / span)
+
+
+def _merged(name, **broken):
+    """scaling_model(law, x, P) with the laws in ``broken`` answered by the given wrong
+    functions (same arguments as the old one-law exercises) and the others right."""
+    laws = {"amdahl": _ok_amdahl, "gustafson": _ok_gustafson, "karp_flatt": _ok_karp_flatt,
+            "work_span": _ok_work_span, **broken}
+
+    def scaling_model(law, x, P):
+        if law == "work_span":
+            durations, deps = x
+            return laws["work_span"](durations, deps, P)
+        if law not in laws:
+            raise ValueError(f"unknown law {law!r}")
+        return laws[law](x, P)
+
+    scaling_model.__name__ = name
+    return scaling_model
+
+
+_RETARGETED = [
+    ("work_span", "min_time = span only (forgets W / P)", ws_span_only),
+    ("work_span", "max_speedup = W / span only (forgets P)", ws_no_p_cap),
+    ("work_span", "floor division W // P", ws_floor),
+    ("work_span", "min and max swapped", ws_swapped),
+    ("work_span", "span = the longest single task, not the longest path", ws_longest_task),
+    ("amdahl", "f read as the serial fraction: 1 / (f + (1 - f) / P)", am_serial),
+    ("amdahl", "scalar-only checks (`if not 0 <= f <= 1`): arrays fail", am_scalar),
+    ("amdahl", "checks P > 0, not P >= 1 (accepts half a worker)", am_p_positive),
+    ("amdahl", "checks f <= 1 but not f >= 0", am_no_lower),
+    ("amdahl", "P truncated to a whole number of workers", am_int_p),
+    ("gustafson", "s read as the parallel fraction: (1 - s) + P s", gu_parallel),
+    ("gustafson", "Amdahl's formula with f = 1 - s", gu_amdahl),
+    ("gustafson", "scalar-only checks: arrays fail", gu_scalar),
+    ("gustafson", "no check of P", gu_no_p_check),
+    ("gustafson", "checks s <= 1 but not s >= 0", gu_no_lower),
+    ("karp_flatt", "checks P > 0 only: P = 1 divides by zero", kf_p_positive),
+    ("karp_flatt", "1/P - 1/S (sign flipped)", kf_sign),
+    ("karp_flatt", "forgets the denominator 1 - 1/P", kf_no_denominator),
+    ("karp_flatt", "clips e to [0, 1] (a superlinear speed-up gives e < 0)", kf_clipped),
+    ("karp_flatt", "scalar-only check `if P <= 1`: arrays fail", kf_scalar),
+    ("karp_flatt", "checks P == 1 only (P = 0.5 accepted)", kf_equal_only),
+    ("work_span", "returns a list [min_time, max_speedup]", ws_list),
+    ("work_span", "a numpy array of the two bounds", ws_array),
+    ("amdahl", "P = 1 special-cased: returns the int 1", am_p_one_int),
+    ("amdahl", "f = 1 special-cased: returns P as given (an int)", am_f_one_p),
+    ("amdahl", "rounded to four decimals", am_rounded),
+    ("amdahl", "float32 arrays", am_float32),
+    ("gustafson", "P must be a whole number of workers (a fractional P raises)", gu_whole_p),
+    ("gustafson", "P truncated to a whole number of workers", gu_int_p),
+    ("gustafson", "s = 0 special-cased: returns P as given (an int)", gu_s_zero_p),
+    ("karp_flatt", "P >= 2 required (a fractional 1 < P < 2 raises)", kf_p_two),
+    ("karp_flatt", "P truncated to a whole number of workers", kf_int_p),
+    ("karp_flatt", "rounded to three decimals", kf_rounded),
+]
+for _law, _description, _fn in _RETARGETED:
+    wrong("scaling_model", f"{_law}: {_description}")(_merged(_fn.__name__, **{_law: _fn}))
+
+
+@wrong("scaling_model", "an unknown law returns None instead of raising")
+def sm_unknown_none(law, x, P):
+    if law not in ("amdahl", "gustafson", "karp_flatt", "work_span"):
+        return None
+    return _merged("ok")(law, x, P)
+
+
+@wrong("scaling_model", "law names compared case-insensitively ('Amdahl' accepted)")
+def sm_case_insensitive(law, x, P):
+    return _merged("ok")(law.lower() if isinstance(law, str) else law, x, P)
+
+
+@wrong("scaling_model", "Karp-Flatt and Gustafson swapped: the speed-up read as a fraction")
+def sm_swapped(law, x, P):
+    swap = {"karp_flatt": "gustafson", "gustafson": "karp_flatt"}
+    return _merged("ok")(swap.get(law, law), x, P)
+
+
+# --- balance_chunks ------------------------------------------------------------------------------
+
+def _static(n, P):
+    return [list(range(w * n // P, (w + 1) * n // P)) for w in range(P)]
+
+
+@wrong("balance_chunks", "the given static blocks, unchanged")
+def bc_static(costs, P):
+    return _static(len(costs), P)
+
+
+@wrong("balance_chunks", "interleaved (round robin): defeated by a big iteration every P-th")
+def bc_interleaved(costs, P):
+    return [list(range(w, len(costs), P)) for w in range(P)]
+
+
+@wrong("balance_chunks", "dynamic with chunks of n / (2P) iterations")
+def bc_dynamic_chunks(costs, P):
+    n = len(costs)
+    c = max(1, n // (2 * P))
+    free = [(0.0, w) for w in range(P)]
+    out = [[] for _ in range(P)]
+    for start in range(0, n, c):
+        t, w = heapq.heappop(free)
+        out[w].extend(range(start, min(n, start + c)))
+        heapq.heappush(free, (t + float(sum(costs[start:start + c])), w))
+    return out
+
+
+@wrong("balance_chunks", "sorts costs in place (longest first): indices of the sorted list")
+def bc_sorts_in_place(costs, P):
+    if isinstance(costs, list):
+        costs.sort(reverse=True)
+        free = [(0.0, w) for w in range(P)]
+        out = [[] for _ in range(P)]
+        for i, c in enumerate(costs):
+            t, w = heapq.heappop(free)
+            out[w].append(i)
+            heapq.heappush(free, (t + float(c), w))
+        return out
+    return bc_interleaved(costs, P)
+
+
+@wrong("balance_chunks", "the least-loaded worker, but drops the empty lists when n < P")
+def bc_drops_empty(costs, P):
+    free = [(0.0, w) for w in range(P)]
+    out = [[] for _ in range(P)]
+    for i, c in enumerate(costs):
+        t, w = heapq.heappop(free)
+        out[w].append(i)
+        heapq.heappush(free, (t + float(c), w))
+    return [w for w in out if w]
+
+
+@wrong("balance_chunks", "a free worker takes the next iteration, but the worker that is busiest")
+def bc_busiest(costs, P):
+    load = [0.0] * P
+    out = [[] for _ in range(P)]
+    for i, c in enumerate(costs):
+        w = max(range(P), key=lambda k: load[k]) if i >= P else i
+        out[w].append(i)
+        load[w] += float(c)
+    return out
+
+
+# --- level_losing_graph --------------------------------------------------------------------------
+
+def _pad(durations, n, d=1):
+    for k in range(n - len(durations)):
+        durations[f"x{k:02d}"] = d
+    return durations
+
+
+@wrong("level_losing_graph", "a chain: one task per level, nothing to lose")
+def ll_chain(n_tasks):
+    names = [f"t{k:02d}" for k in range(n_tasks)]
+    return {t: 10 for t in names}, {names[k]: [names[k - 1]] for k in range(1, n_tasks)}
+
+
+@wrong("level_losing_graph", "the lecture's graph, padded: 45 / 35 is only 1.29x")
+def ll_lecture(n_tasks):
+    d = {"T1": 10, "T2": 5, "T3": 15, "T4": 5, "T5": 20, "T6": 10}
+    deps = {"T4": ["T1"], "T5": ["T2"], "T6": ["T4", "T5"]}
+    return _pad(d, n_tasks), deps
+
+
+@wrong("level_losing_graph", "the right shape, but the short task takes 0 (not allowed)")
+def ll_zero(n_tasks):
+    return _pad({"a": 0, "b": 100, "c": 100}, n_tasks), {"c": ["a"]}
+
+
+@wrong("level_losing_graph", "the right shape with durations of 1000 (above the limit of 100)")
+def ll_too_long(n_tasks):
+    return _pad({"a": 1, "b": 1000, "c": 1000}, n_tasks), {"c": ["a"]}
+
+
+@wrong("level_losing_graph", "always 3 tasks, whatever n_tasks says")
+def ll_ignores_n(n_tasks):
+    return {"a": 1, "b": 100, "c": 100}, {"c": ["a"]}
+
+
+@wrong("level_losing_graph", "pads with copies of the long task: the ratio falls as n grows")
+def ll_long_padding(n_tasks):
+    return _pad({"a": 1, "b": 100, "c": 100}, n_tasks, d=100), {"c": ["a"]}
+
+
+@wrong("level_losing_graph", "the padding tasks are named in deps only (unknown tasks)")
+def ll_unknown(n_tasks):
+    deps = {"c": ["a"]}
+    for k in range(n_tasks - 3):
+        deps["c"].append(f"x{k:02d}")
+    return _pad({"a": 1, "b": 100, "c": 100}, n_tasks - (n_tasks - 3)), deps
+
+
+@wrong("level_losing_graph", "deps as strings: {'c': 'a'} instead of {'c': ['a']}")
+def ll_string_deps(n_tasks):
+    return _pad({"a": 1, "b": 100, "c": 100}, n_tasks), {"c": "a"}
+
+
+@wrong("level_losing_graph", "boolean durations (True counts as 1)")
+def ll_bool(n_tasks):
+    return _pad({"a": True, "b": 100, "c": 100}, n_tasks, d=True), {"c": ["a"]}
+
+
+@wrong("level_losing_graph", "a cycle among the padding tasks")
+def ll_cycle(n_tasks):
+    d = _pad({"a": 1, "b": 100, "c": 100}, n_tasks)
+    deps = {"c": ["a"]}
+    pads = [t for t in d if t.startswith("x")]
+    if len(pads) >= 2:
+        deps[pads[0]], deps[pads[1]] = [pads[1]], [pads[0]]
+    elif pads:
+        deps[pads[0]] = [pads[0]]
+    else:
+        deps["a"] = ["c"]
+    return d, deps
+
+
+@wrong("level_losing_graph", "the right shape, long tasks of 2: the ratio 4 / 3 is below 1.5")
+def ll_short_long(n_tasks):
+    return _pad({"a": 1, "b": 2, "c": 2}, n_tasks), {"c": ["a"]}
+
+
+@wrong("level_losing_graph", "numpy durations (np.int64), not Python numbers")
+def ll_numpy(n_tasks):
+    d = {t: np.int64(v) for t, v in _pad({"a": 1, "b": 100, "c": 100}, n_tasks).items()}
+    return d, {"c": ["a"]}
+
+
+# --- fit_scaled ----------------------------------------------------------------------------------
+
+def _fs_inputs(gpus, rate):
+    P, r = np.asarray(gpus, float), np.asarray(rate, float)
+    if P.ndim != 1 or P.shape != r.shape or np.any(P < 1) or np.any(P != np.round(P)) \
+            or np.any(r <= 0) or np.sum(P == 1) != 1 or not np.any(P > 1):
+        raise ValueError("bad input")
+    return P, r
+
+
+def _fs_e(P, S):
+    k = P > 1
+    return (1 / S[k] - 1 / P[k]) / (1 - 1 / P[k])
+
+
+@wrong("fit_scaled", "fits Amdahl's law (1 / S) to the scaled speed-ups")
+def fs_amdahl(gpus, images_per_sec):
+    P, r = _fs_inputs(gpus, images_per_sec)
+    S = r / r[P == 1][0]
+    x, y = 1 - 1 / P, 1 - 1 / S
+    return float(np.clip(np.sum(x * y) / np.sum(x * x), 0, 1)), _fs_e(P, S)
+
+
+@wrong("fit_scaled", "speed-ups relative to the first run, not to the run on 1 GPU")
+def fs_first_row(gpus, images_per_sec):
+    P, r = _fs_inputs(gpus, images_per_sec)
+    S = r / r[0]
+    x, y = P - 1, S - 1
+    return float(np.clip(np.sum(x * y) / np.sum(x * x), 0, 1)), _fs_e(P, S)
+
+
+@wrong("fit_scaled", "a two-parameter line S = a + b P: f is its slope")
+def fs_free_intercept(gpus, images_per_sec):
+    P, r = _fs_inputs(gpus, images_per_sec)
+    S = r / r[P == 1][0]
+    b = np.polyfit(P, S, 1)[0]
+    return float(np.clip(b, 0, 1)), _fs_e(P, S)
+
+
+@wrong("fit_scaled", "the mean of each run's own f = (S - 1) / (P - 1)")
+def fs_mean_of_points(gpus, images_per_sec):
+    P, r = _fs_inputs(gpus, images_per_sec)
+    S = r / r[P == 1][0]
+    k = P > 1
+    return float(np.clip(np.mean((S[k] - 1) / (P[k] - 1)), 0, 1)), _fs_e(P, S)
+
+
+@wrong("fit_scaled", "f not clipped to [0, 1]")
+def fs_unclipped(gpus, images_per_sec):
+    P, r = _fs_inputs(gpus, images_per_sec)
+    S = r / r[P == 1][0]
+    return float(np.sum((P - 1) * (S - 1)) / np.sum((P - 1) ** 2)), _fs_e(P, S)
+
+
+@wrong("fit_scaled", "e sorted by P instead of in the given order")
+def fs_sorted_e(gpus, images_per_sec):
+    P, r = _fs_inputs(gpus, images_per_sec)
+    order = np.argsort(P, kind="stable")
+    P, r = P[order], r[order]
+    S = r / r[P == 1][0]
+    f = np.sum((P - 1) * (S - 1)) / np.sum((P - 1) ** 2)
+    return float(np.clip(f, 0, 1)), _fs_e(P, S)
+
+
+@wrong("fit_scaled", "e for every run, the run on 1 GPU included (as NaN)")
+def fs_e_with_one(gpus, images_per_sec):
+    P, r = _fs_inputs(gpus, images_per_sec)
+    S = r / r[P == 1][0]
+    f = np.sum((P - 1) * (S - 1)) / np.sum((P - 1) ** 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e = (1 / S - 1 / P) / (1 - 1 / P)
+    return float(np.clip(f, 0, 1)), e
+
+
+@wrong("fit_scaled", "no input checks: a missing run on 1 GPU divides by an empty selection")
+def fs_no_checks(gpus, images_per_sec):
+    P, r = np.asarray(gpus, float), np.asarray(images_per_sec, float)
+    one = r[P == 1]
+    S = r / (one[0] if one.size else r.min())
+    f = np.sum((P - 1) * (S - 1)) / np.sum((P - 1) ** 2)
+    return float(np.clip(f, 0, 1)), _fs_e(P, S)
+
+
+@wrong("fit_scaled", "returns a list [f, e] with e as a list")
+def fs_lists(gpus, images_per_sec):
+    P, r = _fs_inputs(gpus, images_per_sec)
+    S = r / r[P == 1][0]
+    f = np.sum((P - 1) * (S - 1)) / np.sum((P - 1) ** 2)
+    return [float(np.clip(f, 0, 1)), _fs_e(P, S).tolist()]
