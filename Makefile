@@ -6,6 +6,8 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# the test tools (requirements-test.txt): make test, test-fast, lint and format only
+TEST_STAMP := $(VENV)/.installed-test
 LAB_ARGS ?=
 # The folder JupyterLab serves, and the page it opens on (the course's index).
 LAB_DIR ?= notebooks
@@ -19,10 +21,12 @@ export COURSE_CHROMIUM := $(CHROMIUM)
 # nbgrader and jupyter call tools (alembic, jupyter-*) by name: put the venv first.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: all install browser lab test test-fast test-notebooks test-grading lint format release clean help
+.PHONY: all install browser lab lab-instructor test test-fast test-notebooks test-grading lint format release clean help
 
 help:
 	@echo "make lab        install (once) and open the course in JupyterLab  (LAB_ARGS=...)"
+	@echo "make lab-instructor  JupyterLab with nbgrader's instructor tools (formgrader,"
+	@echo "                Create Assignment) on the course directory (COURSE_DIR=..., default autograde)"
 	@echo "make test       install (once), ruff, then every test: notebooks, grading, Ray, browser,"
 	@echo "                cluster, sandbox attacks (the slowest 25 listed at the end)"
 	@echo "make test-fast  install (once), ruff, then the tests that need no Ray, notebook, grading,"
@@ -42,6 +46,10 @@ $(STAMP): requirements.txt requirements-lock.txt pyproject.toml
 	@touch $(STAMP)
 	@echo "installed into $(VENV)"
 	@command -v bwrap >/dev/null || echo "note: instructors grading submissions need the grading sandbox: make sandbox (installs bubblewrap; as root). Without it, autograde grade refuses to run."
+
+$(TEST_STAMP): $(STAMP) requirements-test.txt requirements-lock.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-test.txt -c requirements-lock.txt
+	@touch $(TEST_STAMP)
 
 browser: $(CHROMIUM)
 
@@ -74,9 +82,20 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 # make lab GPU=1: also the optional `gpu` extra (numba-cuda with CUDA from PyPI, NVML), for a
 # machine with an NVIDIA GPU and its driver (README, "On an NVIDIA GPU")
 GPU ?=
+# The learner's JupyterLab: nbgrader's student tools only, no news prompt (lab/learner, a
+# Jupyter config directory put in front of the environment's; nothing installed changes).
 lab: $(STAMP) $(if $(GPU),gpu-extra)
-	@command -v bwrap >/dev/null || echo "note: to grade submissions (instructors), first: make sandbox"
-	$(BIN)/jupyter lab --notebook-dir=$(LAB_DIR) --LabApp.default_url=$(LAB_URL) $(ROOT_FLAG) $(LAB_ARGS)
+	JUPYTER_CONFIG_PATH="$(CURDIR)/lab/learner$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	  $(BIN)/jupyter lab --notebook-dir=$(LAB_DIR) --LabApp.default_url=$(LAB_URL) $(ROOT_FLAG) $(LAB_ARGS)
+
+# The instructor's: every nbgrader tool (formgrader, Create Assignment), no news prompt, served
+# from the course directory (formgrader reads the nbgrader_config.py there; a private course
+# needs a copy of autograde/nbgrader_config.py): make lab-instructor COURSE_DIR=/path/to/course
+COURSE_DIR ?= $(or $(AUTOGRADE_COURSE),autograde)
+lab-instructor: $(STAMP) $(if $(GPU),gpu-extra)
+	@command -v bwrap >/dev/null || echo "note: to grade submissions, first: make sandbox"
+	JUPYTER_CONFIG_PATH="$(CURDIR)/lab/instructor$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	  $(BIN)/jupyter lab --notebook-dir=$(COURSE_DIR) --LabApp.default_url=/formgrader $(ROOT_FLAG) $(LAB_ARGS)
 
 .PHONY: gpu-extra
 gpu-extra: $(STAMP)
@@ -85,18 +104,18 @@ gpu-extra: $(STAMP)
 # The markers (pyproject.toml) say what a test needs; test-fast leaves out every one of them.
 FAST_MARKERS := not ray and not notebook and not grading and not browser and not cluster and not adversarial and not slow
 
-test: $(STAMP) $(CHROMIUM)
+test: $(TEST_STAMP) $(CHROMIUM)
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest --durations=25 $(PYTEST_ARGS)
 
-test-fast: $(STAMP)
+test-fast: $(TEST_STAMP)
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/python -m ruff check .
 
-format: $(STAMP)
+format: $(TEST_STAMP)
 	$(BIN)/python -m ruff format course_lib autograde tests
 
 release: $(STAMP)

@@ -67,6 +67,8 @@ STUDENT_PLUGINS = ("@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:valid
 INSTRUCTOR_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:course-list",
                       "@jupyter/nbgrader:create-assignment")
 WIDGET_PLUGIN = "@jupyter-widgets/jupyterlab-manager:plugin"
+# JupyterLab's "Would you like to get notified about official Jupyter news?" (lab/learner)
+NEWS_PLUGIN = "@jupyterlab/apputils-extension:announcements"
 
 
 def _chromium() -> str:
@@ -187,8 +189,6 @@ def course(tmp_path_factory) -> Path:
 # JupyterLab's settings for the test's servers, written into each one's own
 # JUPYTERLAB_SETTINGS_DIR (a temporary folder): {plugin file (settings dir/...): settings}.
 LAB_SETTINGS = {
-    # no "get Jupyter news?" prompt over the screenshots
-    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false"},
     # every cell in the page from the start: JupyterLab's default windowing renders the cells
     # outside the viewport later (or never), and the test would have to scroll to find them
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
@@ -438,11 +438,13 @@ def _errors(page) -> list[str]:
 
 
 def _plugins(page) -> dict[str, bool]:
-    """{plugin id: activated} for nbgrader's and the widgets' JupyterLab plugins."""
+    """{plugin id: activated} for nbgrader's and the widgets' JupyterLab plugins, and the
+    news prompt's."""
     return page.evaluate(
-        """() => Object.fromEntries(window.jupyterapp.listPlugins()
-            .filter(p => p.startsWith('@jupyter/nbgrader') || p.startsWith('@jupyter-widgets'))
-            .map(p => [p, window.jupyterapp.isPluginActivated(p)]))""")
+        """(news) => Object.fromEntries(window.jupyterapp.listPlugins()
+            .filter(p => p.startsWith('@jupyter/nbgrader') || p.startsWith('@jupyter-widgets')
+                         || p === news)
+            .map(p => [p, window.jupyterapp.isPluginActivated(p)]))""", NEWS_PLUGIN)
 
 
 def _nbgrader_menu(page) -> list[str]:
@@ -492,6 +494,8 @@ def test_make_lab_opens_on_the_index_with_nbgraders_student_tools(page, make_lab
         plugins = _plugins(page)
         for plugin in (*STUDENT_PLUGINS, WIDGET_PLUGIN):
             assert plugins.get(plugin), f"{plugin} is not active: {plugins}"
+        on = [p for p in (*INSTRUCTOR_PLUGINS, NEWS_PLUGIN) if plugins.get(p)]
+        assert not on, f"make lab: instructor tools or the news prompt active: {on}"
         _validate_button(page, make_lab)
         menu = _nbgrader_menu(page)
         assert "Assignment List" in menu, f"Nbgrader menu: {menu}"
@@ -499,6 +503,7 @@ def test_make_lab_opens_on_the_index_with_nbgraders_student_tools(page, make_lab
         page.keyboard.press("Escape")
         for path in ("/assignments", "/assignments/validate"):  # the tools' server side
             assert make_lab.get_status(path) != 404, f"nbgrader's {path} handler is missing"
+        assert make_lab.get_status("/formgrader") == 404, "make lab serves formgrader"
 
 
 def test_notebook_02_runs_and_its_explorer_redraws_when_a_slider_moves(page, make_lab):
@@ -559,8 +564,8 @@ def test_binder_opens_on_the_index_with_student_tools_only(page, binder_lab):
         plugins = _plugins(page)
         for plugin in (*STUDENT_PLUGINS, WIDGET_PLUGIN):
             assert plugins.get(plugin), f"{plugin} is not active on Binder: {plugins}"
-        on = [p for p in INSTRUCTOR_PLUGINS if plugins.get(p)]
-        assert not on, f"instructor tools active on Binder: {on}"
+        on = [p for p in (*INSTRUCTOR_PLUGINS, NEWS_PLUGIN) if plugins.get(p)]
+        assert not on, f"instructor tools or the news prompt active on Binder: {on}"
         _validate_button(page, binder_lab)
         menu = _nbgrader_menu(page)
         assert "Assignment List" in menu and "Formgrader" not in menu, f"Nbgrader menu: {menu}"
