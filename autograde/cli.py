@@ -11,7 +11,9 @@ A term, step by step (the course directory is ``autograde/`` unless
     (manual grading in formgrader)
     autograde feedback                     feedback/<student>/<assignment>/*.html
     autograde export --to grades.csv       the gradebook as CSV
-    autograde report                       reports/<assignment>.html
+    autograde export --format canvas --roster roster.csv    (or moodle) for the platform
+    autograde report                       reports/<assignment>.html: scores, item analysis
+    autograde similarity 01_metrics_and_models    reports/<assignment>-similarity.html
 
 For learners without an instructor: ``autograde self-check notebooks/01_….ipynb``.
 """
@@ -90,9 +92,31 @@ def _feedback(args) -> int:
 
 
 def _export(args) -> int:
-    from .feedback import export
+    if args.format == "nbgrader":
+        from .feedback import export
 
-    export(_course(args), args.to)
+        if args.roster or args.percent or args.title or args.assignments:
+            raise ValueError("--roster, --percent, --title and assignments go with "
+                             "--format canvas or moodle; nbgrader's CSV has every assignment")
+        export(_course(args), args.to)
+        return 0
+    from .export import export_lms
+
+    titles = {}
+    for item in args.title or []:
+        name, sep, title = item.partition("=")
+        if not sep or not title:
+            raise ValueError(f"--title wants ASSIGNMENT=COLUMN, got {item!r}")
+        titles[name] = title
+    report = export_lms(_course(args), args.format, args.roster, args.assignments or None,
+                        args.to, percent=args.percent, missing=args.missing, titles=titles)
+    return 1 if report.unmatched else 0
+
+
+def _similarity(args) -> int:
+    from .similarity import similarity
+
+    similarity(_course(args), args.assignment, args.out, threshold=args.threshold)
     return 0
 
 
@@ -174,10 +198,40 @@ def main(argv: list[str] | None = None) -> int:
              "source of hidden tests)")
     p.add_argument("assignments", nargs="*")
     p.add_argument("--student", action="append")
-    p = verb("export", _export, "grades as CSV (nbgrader's exporter)")
-    p.add_argument("--to", type=Path, default=None, help="default: <course>/grades.csv")
-    p = verb("report", _report, "an HTML report per assignment: scores, pass rate per cell, "
-             "failures, grading time")
+    p = verb("export", _export, "grades as CSV: nbgrader's (default), or as Canvas's or "
+             "Moodle's gradebook import reads them, matched by a roster; lists every student "
+             "who could not be matched (exit 1 when a graded student is not exported)")
+    p.add_argument("assignments", nargs="*", help="with --format canvas/moodle: these only "
+                   "(default: all)")
+    p.add_argument("--format", choices=("nbgrader", "canvas", "moodle"), default="nbgrader")
+    p.add_argument("--roster", type=Path, default=None,
+                   help="CSV, one row per student: student_id (the gradebook's id) and the "
+                        "platform's: lms_id (Canvas ID, Moodle user id), sis_id (SIS User ID, "
+                        "ID number), login_id (SIS Login ID, username) or email; optional "
+                        "name, section. Canvas's and Moodle's export headers work as they are")
+    p.add_argument("--to", type=Path, default=None,
+                   help="default: <course>/grades.csv (nbgrader), "
+                        "<course>/exports/grades-FORMAT.csv")
+    p.add_argument("--percent", action="store_true",
+                   help="percentages of each assignment's points (default: points)")
+    p.add_argument("--missing", choices=("zero", "blank"), default="zero",
+                   help="a roster student without a submission: 0 (nbgrader's rule) or an "
+                        "empty cell (the platform keeps what it has)")
+    p.add_argument("--title", action="append", metavar="ASSIGNMENT=COLUMN",
+                   help="the column's header, e.g. 01_metrics_and_models='Lab 1 (4711)' "
+                        "(Canvas updates assignment 4711; another header creates one)")
+    p = verb("similarity", _similarity, "an HTML page of the pairs of students whose answers "
+             "to an exercise are unusually alike (names, comments, layout and independent "
+             "statements' order set aside; the given code and what most wrote excluded)")
+    p.add_argument("assignment")
+    p.add_argument("--out", type=Path, default=None,
+                   help="default: <course>/reports/ASSIGNMENT-similarity.html")
+    p.add_argument("--threshold", type=float, default=0.7,
+                   help="flag pairs from this score, 0 to 1 (default 0.7)")
+    p = verb("report", _report, "an HTML report per assignment: every submission and its "
+             "status, scores, per test cell its pass rate, discrimination (cells strong "
+             "students fail and weak ones pass are flagged) and most frequent failing "
+             "messages, failures, grading time")
     p.add_argument("assignments", nargs="*")
     p.add_argument("--out", type=Path, default=None, help="default: <course>/reports/")
     p = verb("self-check", _self_check, "grade your own notebook against the masters, hidden "
