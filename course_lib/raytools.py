@@ -10,7 +10,10 @@ that :func:`course_lib.plots.gantt` draws. :func:`cluster_nodes` and
 run tasks. :func:`warm_up` waits until Ray's worker processes have started,
 so that a measurement does not include their start-up. A :class:`Rendezvous`
 lets tasks on one machine wait for each other: a test's probe that two tasks
-ran at the same time without relying on how long anything took.
+ran at the same time without relying on how long anything took. An
+:class:`InFlightProbe` stands in for a remote function and counts, at each
+submission, how many of its tasks are in flight (submitted, not finished),
+holding them back so that they finish in an order the caller chooses.
 
 Times are ``time.time()`` seconds (wall clock, comparable across processes on
 one machine; across machines only as good as their clock synchronisation).
@@ -33,8 +36,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["Rendezvous", "Span", "cluster_nodes", "side_by_side", "tasks_per_node", "timestamped",
-           "to_gantt", "warm_up"]
+__all__ = ["InFlightProbe", "Rendezvous", "Span", "cluster_nodes", "side_by_side",
+           "tasks_per_node", "timestamped", "to_gantt", "warm_up"]
 
 
 @dataclass(frozen=True)
@@ -357,3 +360,139 @@ class Rendezvous:
 
     def __repr__(self) -> str:
         return f"Rendezvous({self.path!r})"
+
+
+# --------------------------------------------------------------------------- in-flight probe
+_FREE = "free"  # marker: a task waited too long, or the probe failed; no task waits any more
+
+
+def _held_call(path: str, j: int, n_items: int, window: int, release: str, grace_s: float,
+               timeout_s: float, fn: Callable, x):
+    """An :class:`InFlightProbe`'s task ``j``: wait until it may finish, compute ``fn(x)``,
+    leave the marker ``d-<j>`` and return the value.
+
+    It may finish when the window is full (as many tasks in flight as ``window``, or every
+    item left) and it is its turn (the oldest or the newest task in flight, by ``release``);
+    then it waits ``grace_s`` more, so that a caller that submits too many shows it. After
+    ``timeout_s`` it stops waiting and leaves the marker ``free``: no task waits after that.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            names = os.listdir(path)
+        except FileNotFoundError:  # the probe is gone (its caller failed): nobody is counting
+            names = [_FREE]
+        if _FREE in names:
+            break
+        sent = {int(m[2:]) for m in names if m.startswith("s-")}
+        done = {int(m[2:]) for m in names if m.startswith("d-")}
+        pending = sent - done
+        if j in pending and len(pending) >= min(window, n_items - len(done)) and \
+                j == (min(pending) if release == "oldest" else max(pending)):
+            time.sleep(grace_s)
+            break
+        if time.monotonic() >= deadline:
+            _touch(os.path.join(path, _FREE))
+            break
+        time.sleep(0.002)
+    value = fn(x)
+    _touch(os.path.join(path, f"d-{j}"))
+    return value
+
+
+def _touch(filename: str) -> None:
+    try:
+        with open(filename, "w"):
+            pass
+    except FileNotFoundError:  # the probe's directory is gone: nobody is counting
+        pass
+
+
+class InFlightProbe(list):
+    """A stand-in for a remote function ``ray.remote(fn)`` that counts, each time a task is
+    submitted (``probe.remote(x)``), how many of its tasks are **in flight**: submitted and
+    not finished. A test of a bounded pipeline passes it where the pipeline expects a remote
+    function. The probe is the list of those counts, one per submission (a copy of it is a
+    plain list of them).
+
+    Its tasks are held back, so that the count does not depend on how fast anything runs:
+    a task finishes only when the window is full (``window`` tasks in flight, or every one
+    of the ``n_items`` not finished yet) and it is its turn: the ``"oldest"`` task in flight,
+    or the ``"newest"`` (then tasks finish in another order than submitted; all held tasks
+    must fit on Ray's CPUs, so use it with ``window`` at most those). A pipeline that keeps
+    ``window`` tasks in flight runs at once; one that waits for more than one task before it
+    submits again, or for a task other than the one released, makes a task wait
+    ``timeout_s``, which sets :attr:`timed_out` and lets every task go. A submission that
+    would put more than ``window`` tasks in flight raises ``AssertionError`` in the caller
+    (and lets every held task go).
+
+    * :attr:`in_flight` (the probe itself): the count at each submission (this one
+      included); :attr:`peak`: the largest; :attr:`submitted`: how many tasks were submitted.
+    * ``submit`` (for tests without Ray): a function called like the remote function's
+      ``.remote`` with the task's arguments; default ``ray.remote(...).remote``.
+
+    The markers are files in a :class:`Rendezvous` directory: the tasks must run on this
+    machine.
+    """
+
+    def __init__(self, fn: Callable, window: int, n_items: int, release: str = "oldest",
+                 grace_s: float = 0.01, timeout_s: float = 2.0, submit: Callable | None = None):
+        if not callable(fn):
+            raise TypeError(f"fn must be callable, got {fn!r}")
+        for name, value in (("window", window), ("n_items", n_items)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+        if release not in ("oldest", "newest"):
+            raise ValueError(f"release must be 'oldest' or 'newest', got {release!r}")
+        self.fn, self.window, self.n_items, self.release = fn, int(window), int(n_items), release
+        self.grace_s, self.timeout_s = float(grace_s), float(timeout_s)
+        super().__init__()
+        self.rendezvous = Rendezvous()
+        if submit is None:
+            submit = _ray().remote(max_retries=0)(_held_call).remote
+        self._submit = submit
+
+    @property
+    def in_flight(self) -> list[int]:
+        """The tasks in flight at each submission, this one included."""
+        return list(self)
+
+    def __deepcopy__(self, memo) -> list[int]:  # the counts, not the tasks' machinery
+        return list(self)
+
+    @property
+    def submitted(self) -> int:
+        """How many tasks were submitted."""
+        return len(self)
+
+    @property
+    def peak(self) -> int:
+        """The most tasks in flight at a submission (0 before any)."""
+        return max(self, default=0)
+
+    @property
+    def timed_out(self) -> bool:
+        """Whether a task stopped waiting after ``timeout_s`` (or the probe let all go)."""
+        return os.path.exists(os.path.join(self.rendezvous.path, _FREE))
+
+    def finished(self) -> int:
+        """How many tasks have finished (their value computed)."""
+        return sum(1 for m in os.listdir(self.rendezvous.path) if m.startswith("d-"))
+
+    def remote(self, x):
+        """Submit a task computing ``fn(x)``: its ``ObjectRef`` (what the submit function
+        returns)."""
+        j = self.submitted
+        now = j + 1 - self.finished()  # counted before the marker: no task is released yet
+        self.append(now)
+        if now > self.window:
+            self.rendezvous.arrive(_FREE)
+            raise AssertionError(f"submitting task {j + 1} put {now} tasks in flight (submitted, "
+                                 f"not finished): at most {self.window} may be")
+        self.rendezvous.arrive(f"s-{j}")
+        return self._submit(self.rendezvous.path, j, self.n_items, self.window, self.release,
+                            self.grace_s, self.timeout_s, self.fn, x)
+
+    def __repr__(self) -> str:
+        name = getattr(self.fn, "__name__", type(self.fn).__name__)
+        return f"InFlightProbe({name}, window={self.window}, release={self.release!r})"

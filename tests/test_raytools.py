@@ -189,3 +189,54 @@ def test_with_a_local_ray():
         print("OK")
     """)
     run_script_ok(code)
+
+
+def _window_pipeline(probe, items, k, wait_for="any"):
+    """A bounded pipeline over the probe, with threads for Ray's tasks: ``wait_for`` "any"
+    (correct), "all" (waits for the whole window) or "none" (unbounded)."""
+    import concurrent.futures as cf
+
+    pending, out = {}, {}
+    for i, x in enumerate(items):
+        if wait_for == "any" and len(pending) == k:
+            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            for f in done:
+                out[pending.pop(f)] = f.result()
+        elif wait_for == "all" and len(pending) == k:
+            for f in list(pending):
+                out[pending.pop(f)] = f.result()
+        pending[probe.remote(x)] = i
+    for f in list(pending):
+        out[pending.pop(f)] = f.result()
+    return [out[i] for i in range(len(items))]
+
+
+@pytest.mark.parametrize("release", ["oldest", "newest"])
+def test_in_flight_probe_counts_what_a_bounded_pipeline_keeps_in_flight(release):
+    import concurrent.futures as cf
+
+    with cf.ThreadPoolExecutor(8) as pool:
+        def submit(*args):
+            return pool.submit(raytools._held_call, *args)
+
+        for k, n in [(3, 8), (1, 3), (4, 2)]:
+            probe = raytools.InFlightProbe(lambda x: x * x, k, n, release=release, submit=submit)
+            assert _window_pipeline(probe, list(range(n)), k) == [x * x for x in range(n)]
+            assert probe.peak == min(k, n) and probe.submitted == n and not probe.timed_out
+            assert probe.finished() == n
+            import copy
+
+            counts = copy.deepcopy(probe)  # the counts, as a plain list
+            assert type(counts) is list and counts == probe.in_flight == list(probe)
+        # waiting for the whole window makes a held task wait in vain: timed_out
+        probe = raytools.InFlightProbe(abs, 2, 5, release=release, timeout_s=0.2, submit=submit)
+        assert _window_pipeline(probe, [-1, 2, -3, 4, -5], 2, wait_for="all") == [1, 2, 3, 4, 5]
+        assert probe.timed_out and probe.peak == 2
+        # submitting everything at once fails at the submission that puts 3 in flight
+        probe = raytools.InFlightProbe(abs, 2, 5, release=release, timeout_s=5, submit=submit)
+        with pytest.raises(AssertionError, match="put 3 tasks in flight"):
+            _window_pipeline(probe, [1, 2, 3, 4, 5], 2, wait_for="none")
+        assert probe.in_flight == [1, 2, 3] and probe.timed_out  # the held tasks were let go
+    assert "window=2" in repr(probe)
+    with pytest.raises(ValueError, match="release"):
+        raytools.InFlightProbe(abs, 2, 5, release="random", submit=submit)

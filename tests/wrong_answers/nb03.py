@@ -450,3 +450,133 @@ def rg_sorted_names(durations, deps, unit_s):
     for t in sorted(durations):
         refs[t] = _timed.remote(durations[t] * unit_s, *[refs[p] for p in deps.get(t, ())])
     return _result(sorted(durations), refs)
+
+
+# --- issue 20: bounded_map (a bounded pipeline with ray.wait) -----------------------------------
+
+def _bm_check(k):
+    if k < 1:
+        raise ValueError(k)
+
+
+@wrong("bounded_map", "unbounded: submits every item, then ray.get of them all")
+def bm_unbounded(task, items, max_in_flight):
+    _bm_check(max_in_flight)
+    return ray.get([task.remote(x) for x in items])
+
+
+@wrong("bounded_map", "off by one: waits only when more than max_in_flight are pending")
+def bm_off_by_one(task, items, max_in_flight):
+    _bm_check(max_in_flight)
+    pending, where, out = [], {}, {}
+    for i, x in enumerate(items):
+        if len(pending) > max_in_flight:
+            (ready,), pending = ray.wait(pending, num_returns=1)
+            out[where.pop(ready)] = ray.get(ready)
+        ref = task.remote(x)
+        where[ref] = i
+        pending.append(ref)
+    for ref in pending:
+        out[where[ref]] = ray.get(ref)
+    return [out[i] for i in range(len(out))]
+
+
+@wrong("bounded_map", "results in the order the tasks finish")
+def bm_completion_order(task, items, max_in_flight):
+    _bm_check(max_in_flight)
+    pending, out = [], []
+    for x in items:
+        if len(pending) == max_in_flight:
+            (ready,), pending = ray.wait(pending, num_returns=1)
+            out.append(ray.get(ready))
+        pending.append(task.remote(x))
+    while pending:
+        (ready,), pending = ray.wait(pending, num_returns=1)
+        out.append(ray.get(ready))
+    return out
+
+
+@wrong("bounded_map", "windows of max_in_flight: submits a window, then ray.get of all of it")
+def bm_windows(task, items, max_in_flight):
+    _bm_check(max_in_flight)
+    items, out = list(items), []
+    for i in range(0, len(items), max_in_flight):
+        out += ray.get([task.remote(x) for x in items[i:i + max_in_flight]])
+    return out
+
+
+@wrong("bounded_map", "waits for the oldest task (ray.get(pending[0])), not for any")
+def bm_oldest_first(task, items, max_in_flight):
+    _bm_check(max_in_flight)
+    pending, out = [], []
+    for x in items:
+        if len(pending) == max_in_flight:
+            out.append(ray.get(pending.pop(0)))
+        pending.append(task.remote(x))
+    return out + ray.get(pending)
+
+
+# --- issue 20: pooled_predict (an actor pool that loads the model once per actor) ----------------
+
+def _pp_check(n_actors):
+    if n_actors < 1:
+        raise ValueError(n_actors)
+
+
+@ray.remote
+class _Predictor:
+    def __init__(self, load):
+        self.model = load()
+
+    def predict(self, batch):
+        return self.model(batch)
+
+
+@ray.remote
+def _load_and_predict(load, batch):
+    return load()(batch)
+
+
+@wrong("pooled_predict", "a task per batch that loads the model each time")
+def pp_load_per_batch(load_model, batches, n_actors):
+    _pp_check(n_actors)
+    return ray.get([_load_and_predict.remote(load_model, b) for b in batches])
+
+
+@wrong("pooled_predict", "one actor only, whatever n_actors")
+def pp_one_actor(load_model, batches, n_actors):
+    _pp_check(n_actors)
+    if not batches:
+        return []
+    actor = _Predictor.remote(load_model)
+    return ray.get([actor.predict.remote(b) for b in batches])
+
+
+# "n_actors actors even when there are fewer batches" (the hidden random case catches it: one
+# batch, n_actors 2 or 3) is not registered: its actors cost the judge about 5 s
+def pp_all_actors(load_model, batches, n_actors):
+    _pp_check(n_actors)
+    if not batches:
+        return []
+    actors = [_Predictor.remote(load_model) for _ in range(n_actors)]
+    return ray.get([actors[i % n_actors].predict.remote(b) for i, b in enumerate(batches)])
+
+
+@wrong("pooled_predict", "ActorPool.map_unordered: results in the order they finish")
+def pp_unordered(load_model, batches, n_actors):
+    from ray.util import ActorPool
+
+    _pp_check(n_actors)
+    if not batches:
+        return []
+    pool = ActorPool([_Predictor.remote(load_model) for _ in range(min(n_actors, len(batches)))])
+    return list(pool.map_unordered(lambda a, b: a.predict.remote(b), batches))
+
+
+@wrong("pooled_predict", "ray.get of each batch's prediction before sending the next")
+def pp_one_at_a_time(load_model, batches, n_actors):
+    _pp_check(n_actors)
+    if not batches:
+        return []
+    actors = [_Predictor.remote(load_model) for _ in range(min(n_actors, len(batches)))]
+    return [ray.get(actors[i % len(actors)].predict.remote(b)) for i, b in enumerate(batches)]
