@@ -722,13 +722,14 @@ def _nvml():
 
 
 def _pcie_of_this_gpu() -> tuple[int | None, int | None, str]:
-    """(generation, width, how it was read) of GPU 0's host link, as running now."""
+    """(generation, width, how it was read) of GPU 0's host link: the most it runs at with this
+    GPU and system (an idle GPU lowers its current generation and width to save power)."""
     nvml = _nvml()
     if nvml is not None:
         try:
             h = nvml.nvmlDeviceGetHandleByIndex(0)
-            return (int(nvml.nvmlDeviceGetCurrPcieLinkGeneration(h)),
-                    int(nvml.nvmlDeviceGetCurrPcieLinkWidth(h)), "NVML")
+            return (int(nvml.nvmlDeviceGetMaxPcieLinkGeneration(h)),
+                    int(nvml.nvmlDeviceGetMaxPcieLinkWidth(h)), "NVML (the link's maximum)")
         except Exception:  # noqa: BLE001
             pass
     if shutil.which("nvidia-smi"):
@@ -783,7 +784,7 @@ def device_facts() -> dict:
     name = _current_gpu_name(cuda)
     found = datasheet(name)
     gen, width, how = _pcie_of_this_gpu()
-    per_sm = attr("MAX_THREADS_PER_MULTI_PROCESSOR") or (
+    per_sm = attr("MAX_THREADS_PER_MULTIPROCESSOR") or (
         found[1]["max_threads_per_sm"] if found else 2048)
     facts = {"whose": f"this GPU ({name})", "name": name, "sms": attr("MULTIPROCESSOR_COUNT"),
              "max_threads_per_sm": per_sm,
