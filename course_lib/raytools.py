@@ -364,6 +364,7 @@ class Rendezvous:
 
 # --------------------------------------------------------------------------- in-flight probe
 _FREE = "free"  # marker: a task waited too long, or the probe failed; no task waits any more
+_HARD_TIMEOUT_S = 60.0  # s: a held task waits no longer than this, whatever else happens
 
 
 def _held_call(path: str, j: int, n_items: int, window: int, release: str, grace_s: float,
@@ -373,10 +374,16 @@ def _held_call(path: str, j: int, n_items: int, window: int, release: str, grace
 
     It may finish when the window is full (as many tasks in flight as ``window``, or every
     item left) and it is its turn (the oldest or the newest task in flight, by ``release``);
-    then it waits ``grace_s`` more, so that a caller that submits too many shows it. After
-    ``timeout_s`` it stops waiting and leaves the marker ``free``: no task waits after that.
+    then it waits ``grace_s`` more, so that a caller that submits too many shows it. It waits
+    in vain once it has waited ``timeout_s`` while every task submitted had started (each
+    leaves the marker ``r-<j>`` when it starts): time in which a task was still on its way to
+    a worker (a worker process starting, a task sent to another node: seconds, on a busy
+    machine or a cluster) does not count, up to ``_HARD_TIMEOUT_S`` in all. Then it leaves the
+    marker ``free``: no task waits after that.
     """
-    deadline = time.monotonic() + timeout_s
+    _touch(os.path.join(path, f"r-{j}"))
+    start = last = time.monotonic()
+    waited = 0.0
     while True:
         try:
             names = os.listdir(path)
@@ -385,13 +392,18 @@ def _held_call(path: str, j: int, n_items: int, window: int, release: str, grace
         if _FREE in names:
             break
         sent = {int(m[2:]) for m in names if m.startswith("s-")}
+        running = {int(m[2:]) for m in names if m.startswith("r-")}
         done = {int(m[2:]) for m in names if m.startswith("d-")}
         pending = sent - done
         if j in pending and len(pending) >= min(window, n_items - len(done)) and \
                 j == (min(pending) if release == "oldest" else max(pending)):
             time.sleep(grace_s)
             break
-        if time.monotonic() >= deadline:
+        now = time.monotonic()
+        if sent <= running:  # every task submitted has started: the wait is the caller's
+            waited += now - last
+        last = now
+        if waited >= timeout_s or now - start >= max(timeout_s, _HARD_TIMEOUT_S):
             _touch(os.path.join(path, _FREE))
             break
         time.sleep(0.002)
@@ -422,7 +434,8 @@ class InFlightProbe(list):
     must fit on Ray's CPUs, so use it with ``window`` at most those). A pipeline that keeps
     ``window`` tasks in flight runs at once; one that waits for more than one task before it
     submits again, or for a task other than the one released, makes a task wait
-    ``timeout_s``, which sets :attr:`timed_out` and lets every task go. A submission that
+    ``timeout_s`` (counted while every submitted task has started: a task slow to reach a
+    worker does not count), which sets :attr:`timed_out` and lets every task go. A submission that
     would put more than ``window`` tasks in flight raises ``AssertionError`` in the caller
     (and lets every held task go).
 

@@ -4,6 +4,7 @@ import os
 import random
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -209,6 +210,26 @@ def _window_pipeline(probe, items, k, wait_for="any"):
     for f in list(pending):
         out[pending.pop(f)] = f.result()
     return [out[i] for i in range(len(items))]
+
+
+def test_in_flight_probe_does_not_count_a_task_slow_to_reach_a_worker():
+    """On a cluster, or while a worker process starts, a task may start seconds after it was
+    submitted: the tasks held meanwhile must not call that the caller's fault (timed_out)."""
+    import concurrent.futures as cf
+
+    with cf.ThreadPoolExecutor(8) as pool:
+        def slow_start(*args):  # every task reaches its worker 0.3 s after its submission
+            return pool.submit(lambda: (time.sleep(0.3), raytools._held_call(*args))[1])
+
+        probe = raytools.InFlightProbe(abs, 2, 5, release="newest", timeout_s=0.1,
+                                       submit=slow_start)
+        assert _window_pipeline(probe, [-1, 2, -3, 4, -5], 2) == [1, 2, 3, 4, 5]
+        assert not probe.timed_out and probe.peak == 2
+        # once every task has started, waiting in vain still counts: the whole window awaited
+        probe = raytools.InFlightProbe(abs, 2, 5, release="newest", timeout_s=0.1,
+                                       submit=slow_start)
+        assert _window_pipeline(probe, [-1, 2, -3, 4, -5], 2, wait_for="all") == [1, 2, 3, 4, 5]
+        assert probe.timed_out
 
 
 @pytest.mark.parametrize("release", ["oldest", "newest"])
