@@ -8,11 +8,9 @@ start in a background thread, and the run goes in this order:
 1. the quick tests (no Ray, notebook, grading, browser, cluster, sandbox or ``slow`` marker:
    ``make test-fast``'s), the other notebooks' wrong-answer judges among them, beside the
    background judges;
-2. the tests of the masters graded once as a class (the ``graded_class`` fixture: about two
-   minutes of sandboxed grading on both cores), while the judges finish: the judges outlast
-   the quick tests, and a test that only waited for them would leave the cores idle;
-3. the tests that read the Ray judges' results (they wait for them);
-4. everything else, in the order collected.
+2. the tests that read the Ray judges' results (they wait for them, so nothing heavier runs
+   beside the judges);
+3. everything else, in the order collected.
 
 Within each group the collected order is kept. With ``-k``/``-m`` only what is selected is
 run, and a Ray judge starts only when a selected test reads it.
@@ -35,10 +33,6 @@ def _reads_a_ray_judge(item: pytest.Item) -> bool:
     return item.nodeid.startswith(JUDGES) and item.get_closest_marker("ray") is not None
 
 
-def _graded_class(item: pytest.Item) -> bool:
-    return "graded_class" in getattr(item, "fixturenames", ())
-
-
 def _notebook(item: pytest.Item) -> str | None:
     params = getattr(getattr(item, "callspec", None), "params", {})
     value = params.get("name", params.get("w"))
@@ -49,9 +43,8 @@ def _notebook(item: pytest.Item) -> str | None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     judged = [i for i in items if _reads_a_ray_judge(i)]
     quick = [i for i in items if _quick(i) and not _reads_a_ray_judge(i)]
-    graded = [i for i in items if i not in quick and i not in judged and _graded_class(i)]
-    rest = [i for i in items if i not in quick and i not in judged and i not in graded]
-    items[:] = quick + graded + judged + rest
+    rest = [i for i in items if not _quick(i) and not _reads_a_ray_judge(i)]
+    items[:] = quick + judged + rest
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
