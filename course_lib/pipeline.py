@@ -25,8 +25,9 @@ from ._validate import check_int as _check_int
 from ._validate import check_positive as _check_positive
 from ._validate import is_int as _is_int
 
-__all__ = ["PipelineRun", "as_schedule", "check_schedule", "explore_pipeline",
-           "peak_activations", "replay_schedule", "schedule_gantt"]
+__all__ = ["PipelineRun", "as_schedule", "check_schedule", "explore_pipeline", "late_inputs",
+           "op_inputs", "peak_activations", "replay_schedule", "schedule_gantt",
+           "schedule_steps"]
 
 
 def as_schedule(schedule) -> list[tuple[int, int, str, int]]:
@@ -61,27 +62,56 @@ def as_schedule(schedule) -> list[tuple[int, int, str, int]]:
     return sorted(out, key=lambda e: (e[0], e[1], e[2] == "F", e[3]))
 
 
-def check_schedule(schedule, p: int, m: int) -> list[str]:
-    """What is wrong with a pipeline schedule of ``p`` stages and ``m`` micro-batches.
+def op_inputs(stage: int, op: str, mb: int, p: int) -> list[tuple[int, str, int]]:
+    """The ops whose results an op needs, as ``(stage, op, microbatch)``: the rules of
+    back-propagation that every schedule must follow.
 
-    The rules: steps are integers >= 0; stages 0 … p − 1 and micro-batches
-    0 … m − 1; every (stage, op, micro-batch) appears exactly once; a stage
-    runs at most one op per step; the F of micro-batch j runs on stage s at a
-    later step than on stage s − 1; its B runs on stage s later than on stage
-    s + 1 and later than its own F on stage s. Returns readable problems (at
-    most 10, then a count); ``[]`` means valid. Makespan and memory are not
-    judged here.
+    The F of micro-batch j on stage s needs its F on stage s − 1 (the activation it
+    receives); its B on stage s needs its B on stage s + 1 (the gradient it receives) and
+    its own F on stage s (the activation it frees).
 
-    >>> for problem in check_schedule([(0, 0, "F", 0), (0, 1, "F", 0), (1, 1, "B", 0)], 2, 1):
-    ...     print(problem)
-    B of micro-batch 0 on stage 0 is missing
-    F of micro-batch 0 on stage 1 at step 0 must come after its F on stage 0 (step 0)
+    >>> op_inputs(1, "F", 0, p=3), op_inputs(0, "F", 0, p=3)
+    ([(0, 'F', 0)], [])
+    >>> op_inputs(1, "B", 2, p=3), op_inputs(2, "B", 2, p=3)
+    ([(2, 'B', 2), (1, 'F', 2)], [(2, 'F', 2)])
+    """
+    if op == "F":
+        return [(stage - 1, "F", mb)] if stage > 0 else []
+    return ([(stage + 1, "B", mb)] if stage < p - 1 else []) + [(stage, "F", mb)]
+
+
+def late_inputs(when: dict, p: int, stage: int, op: str, mb: int) -> list[tuple]:
+    """The inputs of an op that are not ready before it runs: ``(input, its step)`` for each
+    op of :func:`op_inputs` that ``when`` (``{(stage, op, microbatch): step}``, the
+    schedule's steps) places at the op's own step or later. Inputs absent from ``when``
+    are left out (:func:`check_schedule` reports them as missing).
+
+    >>> late_inputs({(0, "F", 0): 0, (1, "F", 0): 0}, 2, 1, "F", 0)
+    [((0, 'F', 0), 0)]
+    """
+    t = when[stage, op, mb]
+    return [(dep, when[dep]) for dep in op_inputs(stage, op, mb, p)
+            if dep in when and when[dep] >= t]
+
+
+def schedule_steps(schedule, p: int, m: int) -> tuple[list[str], dict | None]:
+    """The rules of a schedule that do not depend on the order of its ops, and each op's step.
+
+    Returns ``(problems, when)``: readable problems with the steps, stages and
+    micro-batches (integers, steps >= 0, stages 0 … p − 1, micro-batches 0 … m − 1), with
+    every (stage, op, micro-batch) exactly once and a stage running at most one op per
+    step; ``when`` maps each ``(stage, op, microbatch)`` to its step (``None`` where the
+    schedule is not a list of such tuples at all: see :func:`as_schedule`).
+    :func:`check_schedule` adds the dependency rules (:func:`late_inputs`).
+
+    >>> schedule_steps([(0, 0, "F", 0), (0, 0, "B", 0)], 1, 1)[0]
+    ['stage 0 runs two ops at step 0: B0 and F0']
     """
     p, m = _check_int(p, "p"), _check_int(m, "m")
     try:
         ops = as_schedule(schedule)
     except ValueError as exc:
-        return [str(exc)]
+        return [str(exc)], None
     problems: list[str] = []
     when: dict[tuple[int, str, int], int] = {}
     busy: dict[tuple[int, int], tuple[str, int]] = {}
@@ -109,19 +139,36 @@ def check_schedule(schedule, p: int, m: int) -> list[str]:
             for op in ("F", "B"):
                 if (s, op, j) not in when:
                     problems.append(f"{op} of micro-batch {j} on stage {s} is missing")
-                    continue
-                t = when[s, op, j]
-                if op == "F" and s > 0 and (s - 1, "F", j) in when \
-                        and t <= when[s - 1, "F", j]:
-                    problems.append(f"F of micro-batch {j} on stage {s} at step {t} must come "
-                                    f"after its F on stage {s - 1} (step {when[s - 1, 'F', j]})")
-                if op == "B" and s < p - 1 and (s + 1, "B", j) in when \
-                        and t <= when[s + 1, "B", j]:
-                    problems.append(f"B of micro-batch {j} on stage {s} at step {t} must come "
-                                    f"after its B on stage {s + 1} (step {when[s + 1, 'B', j]})")
-                if op == "B" and (s, "F", j) in when and t <= when[s, "F", j]:
-                    problems.append(f"B of micro-batch {j} on stage {s} at step {t} must come "
-                                    f"after its F on stage {s} (step {when[s, 'F', j]})")
+    return problems, when
+
+
+def check_schedule(schedule, p: int, m: int) -> list[str]:
+    """What is wrong with a pipeline schedule of ``p`` stages and ``m`` micro-batches.
+
+    The rules: steps are integers >= 0; stages 0 … p − 1 and micro-batches
+    0 … m − 1; every (stage, op, micro-batch) appears exactly once; a stage
+    runs at most one op per step (:func:`schedule_steps`); the F of micro-batch j
+    runs on stage s at a later step than on stage s − 1; its B runs on stage s later
+    than on stage s + 1 and later than its own F on stage s (:func:`op_inputs`).
+    Returns readable problems (at most 10, then a count); ``[]`` means valid. Makespan
+    and memory are not judged here.
+
+    >>> for problem in check_schedule([(0, 0, "F", 0), (0, 1, "F", 0), (1, 1, "B", 0)], 2, 1):
+    ...     print(problem)
+    B of micro-batch 0 on stage 0 is missing
+    F of micro-batch 0 on stage 1 at step 0 must come after its F on stage 0 (step 0)
+    """
+    problems, when = schedule_steps(schedule, p, m)
+    if when is None:
+        return problems
+    for s in range(int(p)):
+        for j in range(int(m)):
+            for op in ("F", "B"):
+                if (s, op, j) in when:
+                    problems += [f"{op} of micro-batch {j} on stage {s} at step "
+                                 f"{when[s, op, j]} must come after its {d_op} on stage {d_s} "
+                                 f"(step {d_t})"
+                                 for (d_s, d_op, _), d_t in late_inputs(when, p, s, op, j)]
     if len(problems) > 10:
         problems = problems[:10] + [f"... and {len(problems) - 10} more problems"]
     return problems
@@ -227,10 +274,7 @@ def replay_schedule(schedule, forward: Sequence[float],
         for s in range(p):
             while pos[s] < len(order[s]):
                 op, j = order[s][pos[s]]
-                if op == "F":
-                    deps = [(s - 1, "F", j)] if s > 0 else []
-                else:
-                    deps = [(s, "F", j)] + ([(s + 1, "B", j)] if s < p - 1 else [])
+                deps = op_inputs(s, op, j, p)
                 if not all(d in end for d in deps):
                     break
                 start = max([free[s], *(end[d] for d in deps)])

@@ -40,8 +40,12 @@ is the matrix). A rank computes with:
   with the gradient ``grad`` (k values, already the mean over the batch);
   returns the new weights (a new float64 array of k values).
 
-:func:`run_pipeline` runs a pipeline schedule (notebook 06's GPipe or 1F1B) on p ranks
-holding consecutive layers, with point-to-point sends between stages.
+:func:`run_schedule` runs a pipeline schedule (notebook 06's GPipe or 1F1B) on p ranks,
+one per stage, with activations of a given size and point-to-point sends between stages
+(:meth:`Cluster.send`): its ledgers and logs are the schedule's memory and traffic, and a
+schedule whose op waits for an input that is not there stops with :class:`Deadlock`.
+:func:`run_pipeline` runs the same schedule as one training step of a model whose layers
+the stages hold.
 
 Sharding follows ``np.array_split``: rank r owns ``cluster.shard(l_size, r)``, a
 slice of a flat array (the first ranks get one more value when R does not divide).
@@ -68,8 +72,8 @@ import numpy as np
 
 from ._validate import check_int as _check_int
 
-__all__ = ["BYTES", "Cluster", "MLP", "MicroBatch", "OutOfMemory", "Rank", "adam_update",
-           "run_pipeline"]
+__all__ = ["BYTES", "Cluster", "Deadlock", "MLP", "MicroBatch", "OutOfMemory", "Rank",
+           "adam_update", "run_pipeline", "run_schedule"]
 
 # bytes the ledger charges per stored value (mixed precision); "opt" arrays are (3, k):
 # master copy, momentum, variance, fp32 each: 12 bytes per parameter
@@ -81,6 +85,11 @@ LR, BETA1, BETA2, EPS = 0.01, 0.9, 0.999, 1e-8
 
 class OutOfMemory(MemoryError):
     """A rank held more bytes than its memory limit."""
+
+
+class Deadlock(ValueError):
+    """A pipeline stage's op waits for an input (an activation, a gradient) that another op
+    has not produced before it: the rank would wait at that point of its program for ever."""
 
 
 def adam_update(state: np.ndarray, grad: np.ndarray, t: int, lr: float = LR) -> None:
@@ -270,7 +279,8 @@ class Rank:
 
 
 class Cluster(dict):
-    """``ranks`` simulated devices training ``model``; ``memory_limit`` in bytes per rank
+    """``ranks`` simulated devices training ``model`` (``None`` for ranks that only hold
+    what they are given, as in :func:`run_schedule`); ``memory_limit`` in bytes per rank
     (one number, one per rank, or None for no limit).
 
     A cluster is a dict of its parts (``"model"``, ``"ranks"``, ``"log"``), read as
@@ -278,7 +288,7 @@ class Cluster(dict):
     the whole machine's state, ledgers and logs included.
     """
 
-    def __init__(self, model: MLP, ranks: int, memory_limit=None):
+    def __init__(self, model: MLP | None, ranks: int, memory_limit=None):
         super().__init__()
         size = _check_int(ranks, "ranks", low=1)
         limits = (list(memory_limit) if isinstance(memory_limit, Sequence)
@@ -290,7 +300,7 @@ class Cluster(dict):
         self["log"] = []  # (collective, kind, key, bytes sent per rank)
 
     @property
-    def model(self) -> MLP:
+    def model(self) -> MLP | None:
         return self["model"]
 
     @property
@@ -427,6 +437,24 @@ class Cluster(dict):
         R = self.size
         self._record("all_gather", kind, key, (R - 1) / R * BYTES[kind] * n)
 
+    def send(self, src: int, dst: int, kind: str, key, nbytes: float) -> None:
+        """Log a point-to-point send of ``nbytes`` from rank ``src`` to rank ``dst`` (a
+        pipeline stage's activation or gradient): counted on the sender only, logged as
+        ``("send", kind, (src, dst, key), nbytes)``. Moving the data is the caller's.
+
+        >>> cluster = Cluster(None, ranks=2)
+        >>> cluster.send(0, 1, "acts", "mb0", 64)
+        >>> cluster.bytes_sent(), cluster.log
+        ([64.0, 0.0], [('send', 'acts', (0, 1, 'mb0'), 64.0)])
+        """
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        for r in (src, dst):
+            if not 0 <= r < self.size:
+                raise ValueError(f"rank {r} is not in 0..{self.size - 1}")
+        self.ranks[src].sent += float(nbytes)
+        self.log.append(("send", kind, (src, dst, key), float(nbytes)))
+
     def discard(self, kind: str, key, size: int | None = None) -> None:
         """Every rank keeps only its own shard of the full array ``rank.<kind>[key]``
         (``size`` values, default hidden²; a rank already holding only its shard keeps it).
@@ -491,12 +519,12 @@ def run_pipeline(model: MLP, schedule, p: int, sizes: Sequence[int],
     Stage s holds the layers ``np.array_split(range(layers), p)[s]`` (their weights and
     Adam state); ``sizes`` are the micro-batches' sizes (micro-batch j of ``schedule`` is
     ``sizes[j]`` examples). ``schedule`` is a list of ``(step, stage, op, microbatch)``
-    (notebook 06's GPipe or 1F1B); it must pass :func:`course_lib.pipeline.check_schedule`
-    (``ValueError`` listing its problems otherwise: an order that would deadlock a real
-    pipeline). Ops run in the order of their steps. After a forward, a stage sends its
+    (notebook 06's GPipe or 1F1B), run as :func:`run_schedule` runs it (``ValueError``
+    where it breaks the rules of :func:`course_lib.pipeline.schedule_steps`,
+    :class:`Deadlock` where an op's input is not there). After a forward, a stage sends its
     output to the next (it becomes that stage's input, charged there as an activation); after
     a backward, the gradient of its input to the previous one; each send is logged as
-    ``"send"`` with its bytes (16-bit values), on the sending rank only. Once every op has
+    ``"send"`` with its bytes (16-bit values, :meth:`Cluster.send`). Once every op has
     run, every stage steps its layers with the mean gradient. Returns the cluster: its
     ranks' ``peak`` is each stage's memory at its peak (a stage above ``memory_limit``
     raises :class:`OutOfMemory` when it gets there), ``state()`` the weights.
@@ -507,18 +535,12 @@ def run_pipeline(model: MLP, schedule, p: int, sizes: Sequence[int],
     >>> cluster.bytes_sent()  # 4 examples x 3 values x 2 bytes, forward and back
     [24.0, 24.0]
     """
-    from .pipeline import as_schedule, check_schedule
-
     p = _check_int(p, "p", low=1)
     L = model.layers
     if p > L:
         raise ValueError(f"{p} stages for {L} layers: at most one stage per layer")
     sizes = [_check_int(v, "a micro-batch size", low=1) for v in sizes]
-    ops = as_schedule(schedule)
-    problems = check_schedule(ops, p, len(sizes))
-    if problems:
-        raise ValueError("the schedule breaks the pipeline's rules (a real pipeline would "
-                         "deadlock or compute garbage): " + "; ".join(problems[:5]))
+    ops = _pipeline_ops(schedule, p, len(sizes))
     cluster = Cluster(model, p, memory_limit=memory_limit)
     stages = [[int(v) for v in part] for part in np.array_split(np.arange(L), p)]
     for s, rank in enumerate(cluster.ranks):
@@ -529,11 +551,6 @@ def run_pipeline(model: MLP, schedule, p: int, sizes: Sequence[int],
         rank.measure("setup")
     mbs = cluster.micro_batches(sizes)
     h = model.hidden
-
-    def send(src: int, nbytes: float) -> None:
-        cluster.ranks[src].sent += nbytes
-        cluster.log.append(("send", "acts", src, nbytes))
-
     for _, s, op, j in ops:
         rank, mb = cluster.ranks[s], mbs[j]
         first, last = stages[s][0], stages[s][-1]
@@ -542,13 +559,13 @@ def run_pipeline(model: MLP, schedule, p: int, sizes: Sequence[int],
             if s < p - 1:  # the output becomes the next stage's input
                 nxt = cluster.ranks[s + 1]
                 nxt.acts[(j, last)] = rank.acts[(j, last)].copy()
-                send(s, 2 * h * mb.size)
+                cluster.send(s, s + 1, "acts", (j, last), 2 * h * mb.size)
                 nxt.measure(f"receiving micro-batch {j}")
         else:
             if s < p - 1:  # the gradient of the next stage's input, received
                 nxt = cluster.ranks[s + 1]
                 rank._upstream[j] = nxt._upstream.pop(j)
-                send(s + 1, 2 * h * mb.size)
+                cluster.send(s + 1, s, "grads", (j, last), 2 * h * mb.size)
             rank.backward(mb, layers=stages[s])
             if s > 0:
                 del rank.acts[(j, first - 1)]  # the input received from the previous stage
@@ -558,3 +575,98 @@ def run_pipeline(model: MLP, schedule, p: int, sizes: Sequence[int],
             rank.params[layer] = rank.step(layer, rank.grads.pop(layer) / n)
     return cluster
 
+
+
+def _pipeline_ops(schedule, p: int, m: int):
+    """The ops of ``schedule`` in the order ranks running in lockstep meet them (by step),
+    each checked when its step comes: ``ValueError`` first if the schedule breaks
+    :func:`course_lib.pipeline.schedule_steps`'s rules (an op missing or twice, two ops of a
+    stage in one step, ...), then :class:`Deadlock` at the first op one of whose inputs
+    (:func:`course_lib.pipeline.op_inputs`) has not run at an earlier step."""
+    from .pipeline import as_schedule, late_inputs, schedule_steps
+
+    problems, when = schedule_steps(schedule, p, m)
+    if problems:
+        raise ValueError("the schedule breaks the pipeline's rules: " + "; ".join(problems[:5])
+                         + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
+    for t, s, op, j in as_schedule(schedule):
+        late = late_inputs(when, p, s, op, j)
+        if late:
+            (d_s, d_op, _), d_t = late[0]
+            if d_s == s:
+                waits = (f"its own F of micro-batch {j} (the activation to back-propagate), "
+                         f"which runs at step {d_t}")
+            else:
+                what = "activation" if op == "F" else "gradient"
+                waits = (f"micro-batch {j}'s {what} from rank {d_s}, whose {d_op} runs at "
+                         f"step {d_t}")
+            raise Deadlock(f"deadlock at step {t}: rank {s}'s {op} of micro-batch {j} waits "
+                           f"for {waits}, not before: it would wait there for ever")
+        yield t, s, op, j
+
+
+def run_schedule(schedule, p: int, m: int, activation_bytes: int, grad_bytes: float | None = None,
+                 memory_limit=None) -> Cluster:
+    """Run a pipeline schedule of ``p`` stages and ``m`` micro-batches on ``p`` simulated
+    ranks (rank s is stage s), step by step, and return the cluster: its ledgers and logs.
+
+    ``schedule`` is a list of ``(step, stage, op, microbatch)`` (notebook 06's GPipe or
+    1F1B). At each step every rank runs its op of that step:
+
+    * the F of micro-batch j on rank s receives j's activation from rank s − 1 (a send of
+      ``activation_bytes`` from rank s − 1 to s, :meth:`Cluster.send`; none on rank 0)
+      and keeps ``activation_bytes`` of activation in ``rank.acts[j]``;
+    * the B of micro-batch j on rank s receives j's gradient from rank s + 1 (a send of
+      ``grad_bytes``, default ``activation_bytes``, from s + 1 to s; none on the last
+      rank) and frees ``rank.acts[j]``.
+
+    An op whose input has not been produced at an earlier step (the F of j on the previous
+    rank, the B of j on the next, the rank's own F of j: :func:`course_lib.pipeline.op_inputs`)
+    raises :class:`Deadlock` naming the op and what it waits for; a schedule with an op
+    missing or twice, or two ops of one rank in one step, raises ``ValueError`` before
+    anything runs; a rank holding more than ``memory_limit`` bytes (one number or one per
+    rank) raises :class:`OutOfMemory` when it gets there. ``activation_bytes`` is a
+    positive multiple of 2 (the ledger holds 16-bit values).
+
+    Afterwards ``cluster.peaks()`` is each rank's peak activation memory in bytes (the ranks
+    hold nothing else) and ``cluster.bytes_sent()`` the bytes each rank sent.
+
+    >>> gpipe = [(0, 0, "F", 0), (1, 0, "F", 1), (1, 1, "F", 0), (2, 1, "F", 1),
+    ...          (3, 1, "B", 1), (4, 1, "B", 0), (4, 0, "B", 1), (5, 0, "B", 0)]
+    >>> cluster = run_schedule(gpipe, p=2, m=2, activation_bytes=100)
+    >>> cluster.peaks(), cluster.bytes_sent()  # rank 0 sends activations, rank 1 gradients
+    ([200, 200], [200.0, 200.0])
+    >>> run_schedule([(0, 0, "F", 0), (0, 1, "F", 0), (1, 1, "B", 0), (2, 0, "B", 0)],
+    ...              p=2, m=1, activation_bytes=100)
+    Traceback (most recent call last):
+    ...
+    course_lib.simcluster.Deadlock: deadlock at step 0: rank 1's F of micro-batch 0 waits for \
+micro-batch 0's activation from rank 0, whose F runs at step 0, not before: it would wait \
+there for ever
+    """
+    p = _check_int(p, "p", low=1)
+    m = _check_int(m, "m", low=1)
+    activation_bytes = _check_int(activation_bytes, "activation_bytes", low=1)
+    if activation_bytes % BYTES["acts"]:
+        raise ValueError(f"activation_bytes must be a multiple of {BYTES['acts']} (16-bit "
+                         f"values), got {activation_bytes}")
+    grad_bytes = activation_bytes if grad_bytes is None else float(grad_bytes)
+    if not grad_bytes >= 0:
+        raise ValueError(f"grad_bytes must be >= 0, got {grad_bytes}")
+    ops = _pipeline_ops(schedule, p, m)
+    cluster = Cluster(None, p, memory_limit=memory_limit)
+    # the activation's values, charged 2 bytes each by the ledger (a view: no real memory)
+    activation = np.broadcast_to(np.float16(0), (activation_bytes // BYTES["acts"],))
+    for _, s, op, j in ops:
+        rank = cluster.ranks[s]
+        if op == "F":
+            if s > 0:
+                cluster.send(s - 1, s, "acts", j, activation_bytes)
+            rank.acts[j] = activation
+            rank.measure(f"F of micro-batch {j}")
+        else:
+            if s < p - 1:
+                cluster.send(s + 1, s, "grads", j, grad_bytes)
+            del rank.acts[j]
+            rank.measure(f"B of micro-batch {j}")
+    return cluster

@@ -125,3 +125,54 @@ def test_a_pipeline_step_is_one_devices_step_and_its_memory_follows_the_schedule
         sc.run_pipeline(model, ref_gpipe(4, 5)[1:], 4, sizes)
     with pytest.raises(ValueError, match="stages"):
         sc.run_pipeline(model, ref_gpipe(5, 1), 5, [1])
+
+
+@pytest.mark.parametrize("p, m", [(1, 1), (1, 3), (3, 1), (2, 5), (4, 8), (5, 3)])
+def test_run_schedule_counts_each_ranks_activations_and_the_sends(p, m):
+    from tests.test_pipeline import ref_1f1b, ref_gpipe
+
+    A = 6
+    gpipe = sc.run_schedule(ref_gpipe(p, m), p, m, activation_bytes=A)
+    one_f = sc.run_schedule(ref_1f1b(p, m), p, m, activation_bytes=A)
+    assert gpipe.peaks() == [m * A] * p
+    assert one_f.peaks() == [min(p - s, m) * A for s in range(p)]
+    for cluster in (gpipe, one_f):
+        assert all(r.peak_ledger["acts"] == r.peak for r in cluster.ranks)
+        assert not any(r.acts for r in cluster.ranks)  # every B freed its activation
+        # rank s sends m activations forward (not the last) and m gradients back (not rank 0)
+        assert cluster.bytes_sent() == [A * m * ((s < p - 1) + (s > 0)) for s in range(p)]
+        assert sum(cluster.bytes_sent()) == 2 * (p - 1) * m * A
+        assert len(cluster.log) == 2 * (p - 1) * m
+    other = sc.run_schedule(ref_1f1b(p, m), p, m, activation_bytes=A, grad_bytes=1)
+    assert sum(other.bytes_sent()) == (p - 1) * m * (A + 1)
+    assert {op for op, *_ in other.log} <= {"send"}
+
+
+def test_run_schedule_stops_at_a_deadlock_and_refuses_a_broken_schedule():
+    from tests.test_pipeline import ref_gpipe
+
+    good = ref_gpipe(3, 2)  # F0: steps 0, 1, 2 on stages 0, 1, 2; B1 on stage 2 at step 4
+    when = {(s, op, j): t for t, s, op, j in good}
+    early_b = [(when[2, "B", 1] if (s, op, j) == (1, "B", 1) else t, s, op, j)
+               for t, s, op, j in good]  # stage 1's B1 in the same step as stage 2's
+    with pytest.raises(sc.Deadlock, match=r"step 4: rank 1's B of micro-batch 1 waits for "
+                                          r"micro-batch 1's gradient from rank 2"):
+        sc.run_schedule(early_b, 3, 2, activation_bytes=2)
+    early_f = [(0 if (s, op, j) == (1, "F", 0) else t, s, op, j) for t, s, op, j in good]
+    with pytest.raises(sc.Deadlock, match=r"step 0: rank 1's F of micro-batch 0 waits for "
+                                          r"micro-batch 0's activation from rank 0, whose F"):
+        sc.run_schedule(early_f, 3, 2, activation_bytes=2)
+    b_first = [(0, 0, "B", 0), (1, 0, "F", 0)]
+    with pytest.raises(sc.Deadlock, match="its own F of micro-batch 0"):
+        sc.run_schedule(b_first, 1, 1, activation_bytes=2)
+    assert issubclass(sc.Deadlock, ValueError)
+    two = [(0, 0, "F", 0), (0, 0, "F", 1), (1, 0, "B", 1), (2, 0, "B", 0)]  # F0, F1 at once
+    with pytest.raises(ValueError, match="two ops at step") as info:
+        sc.run_schedule(two, 1, 2, activation_bytes=2)
+    assert not isinstance(info.value, sc.Deadlock)
+    with pytest.raises(ValueError, match="is missing"):
+        sc.run_schedule(good[1:], 3, 2, activation_bytes=2)
+    with pytest.raises(ValueError, match="multiple of 2"):
+        sc.run_schedule(good, 3, 2, activation_bytes=3)
+    with pytest.raises(sc.OutOfMemory, match="rank 0 holds 12 bytes"):
+        sc.run_schedule(good, 3, 2, activation_bytes=6, memory_limit=[6, 12, 12])

@@ -184,6 +184,14 @@ def gpipe_sequential(p, m):
     return out
 
 
+@wrong("gpipe_schedule", "every stage starts its backwards at step m + p - 1: deadlocks")
+def gpipe_backwards_together(p, m):
+    out = [(s + j, s, "F", j) for s in range(p) for j in range(m)]
+    T = m + p - 1
+    out += [(T + (m - 1 - j), s, "B", j) for s in range(p) for j in range(m)]
+    return sorted(out)
+
+
 @wrong("gpipe_schedule", "steps counted from 1")
 def gpipe_from_one(p, m):
     out = [(s + j + 1, s, "F", j) for s in range(p) for j in range(m)]
@@ -192,8 +200,9 @@ def gpipe_from_one(p, m):
     return sorted(out)
 
 
-def _one_f_one_b(p, m, warm_of, pairs_first="F"):
-    """The greedy placement of the master's solution, over per-stage orders made by warm_of."""
+def _one_f_one_b(p, m, warm_of, pairs_first="F", lag=1):
+    """The greedy placement of the master's solution, over per-stage orders made by warm_of;
+    an op runs ``lag`` steps after its inputs (1: the step after)."""
     orders = []
     for s in range(p):
         warm = warm_of(p, m, s)
@@ -212,7 +221,7 @@ def _one_f_one_b(p, m, warm_of, pairs_first="F"):
                     [(s, "F", j)] + ([(s + 1, "B", j)] if s < p - 1 else [])
                 if not all(dep in done for dep in deps):
                     break
-                t = max([free[s]] + [done[dep] + 1 for dep in deps])
+                t = max([free[s]] + [done[dep] + lag for dep in deps])
                 done[s, op, j], free[s] = t, t + 1
                 out.append((t, s, op, j))
                 pos[s] += 1
@@ -245,6 +254,23 @@ def ofob_same_warmup(p, m):
 @wrong("one_f_one_b_schedule", "no warm-up: F, B alternate from the start on every stage")
 def ofob_no_warmup(p, m):
     return _one_f_one_b(p, m, lambda p, m, s: 0)
+
+
+@wrong("one_f_one_b_schedule", "an op in the same step as its inputs (forgot the + 1): deadlocks")
+def ofob_same_step_as_inputs(p, m):
+    return _one_f_one_b(p, m, lambda p, m, s: min(p - 1 - s, m), lag=0)
+
+
+@wrong("one_f_one_b_schedule", "stage 0 warms up with p forwards: holds one micro-batch more")
+def ofob_stage_0_one_more(p, m):
+    return _one_f_one_b(p, m, lambda p, m, s: min(p - s if s == 0 else p - 1 - s, m))
+
+
+@wrong("one_f_one_b_schedule", "stages s > 0 start with the previous stage, one step early")
+def ofob_forwards_one_step_early(p, m):
+    out = _one_f_one_b(p, m, lambda p, m, s: min(p - 1 - s, m))
+    return sorted((t - 1 if op == "F" and s > 0 and j == 0 else t, s, op, j)
+                  for t, s, op, j in out)
 
 
 # --- bubble_fraction ---------------------------------------------------------------------------
