@@ -88,14 +88,16 @@ lab: $(STAMP) $(if $(GPU),gpu-extra)
 	JUPYTER_CONFIG_PATH="$(CURDIR)/lab/learner$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
 	  $(BIN)/jupyter lab --notebook-dir=$(LAB_DIR) --LabApp.default_url=$(LAB_URL) $(ROOT_FLAG) $(LAB_ARGS)
 
-# The instructor's: every nbgrader tool (formgrader, Create Assignment), no news prompt, served
-# from the course directory (formgrader reads the nbgrader_config.py there; a private course
-# needs a copy of autograde/nbgrader_config.py): make lab-instructor COURSE_DIR=/path/to/course
+# The instructor's: every nbgrader tool (formgrader, Create Assignment), no news prompt, run
+# in the course directory (nbgrader reads the nbgrader_config.py of the server's working
+# directory, not of --notebook-dir; a private course needs a copy of
+# autograde/nbgrader_config.py): make lab-instructor COURSE_DIR=/path/to/course
 COURSE_DIR ?= $(or $(AUTOGRADE_COURSE),autograde)
 lab-instructor: $(STAMP) $(if $(GPU),gpu-extra)
 	@command -v bwrap >/dev/null || echo "note: to grade submissions, first: make sandbox"
-	JUPYTER_CONFIG_PATH="$(CURDIR)/lab/instructor$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
-	  $(BIN)/jupyter lab --notebook-dir=$(COURSE_DIR) --LabApp.default_url=/formgrader $(ROOT_FLAG) $(LAB_ARGS)
+	cd "$(COURSE_DIR)" && \
+	  JUPYTER_CONFIG_PATH="$(CURDIR)/lab/instructor$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	  $(abspath $(BIN))/jupyter lab --notebook-dir=. --LabApp.default_url=/formgrader $(ROOT_FLAG) $(LAB_ARGS)
 
 .PHONY: gpu-extra
 gpu-extra: $(STAMP)

@@ -232,6 +232,23 @@ def make_lab(course, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def instructor_lab(tmp_path_factory):
+    """JupyterLab started by `make lab-instructor` on a course of one assignment: a copy of
+    autograde/nbgrader_config.py and source/lab_one/ (what formgrader lists)."""
+    root = tmp_path_factory.mktemp("instructor-course")
+    shutil.copy2(ROOT / "autograde" / "nbgrader_config.py", root / "nbgrader_config.py")
+    (root / "source" / "lab_one").mkdir(parents=True)
+    port, token = _free_port(), secrets.token_hex(16)
+    venv = Path(sys.prefix)
+    command = ["make", "--no-print-directory", f"VENV={venv}", "-o", f"{venv}/.installed",
+               "lab-instructor", f"COURSE_DIR={root}",
+               f"LAB_ARGS={' '.join(_lab_args(port, token))}"]
+    env = _server_env(tmp_path_factory.mktemp("instructor-lab"))
+    with Lab("instructor-lab", command, port, token, env) as lab:
+        yield lab
+
+
+@pytest.fixture(scope="module")
 def binder_lab(course, tmp_path_factory):
     """JupyterLab started as Binder starts it: `start`, then the server in the repo's root."""
     port, token = _free_port(), secrets.token_hex(16)
@@ -574,3 +591,11 @@ def test_binder_opens_on_the_index_with_student_tools_only(page, binder_lab):
         assert binder_lab.get_status("/formgrader") == 404, "formgrader is served on Binder"
         for path in ("/assignments", "/assignments/validate"):
             assert binder_lab.get_status(path) != 404, f"nbgrader's {path} is missing on Binder"
+
+
+def test_make_lab_instructor_serves_formgrader_on_the_course(instructor_lab):
+    """formgrader must read the course's nbgrader_config.py (nbgrader looks in the server's
+    working directory): it lists the course's assignments, not those of the repository root."""
+    assert instructor_lab.get_status("/formgrader") == 200
+    names = [a["name"] for a in instructor_lab.get_json("/formgrader/api/assignments")]
+    assert names == ["lab_one"], f"formgrader lists {names}: it did not read the course's config"
