@@ -58,6 +58,7 @@ from pathlib import Path
 
 from .course import Course
 from .errors import UsageError
+from .repair import repair
 
 __all__ = ["COMMON_SHARE", "K", "MIN_SHARED", "THRESHOLD", "W", "Answer", "Pair",
            "compare", "fingerprints", "load_answers", "normalise", "similarity",
@@ -367,14 +368,6 @@ def _solution_cells(nb: dict) -> dict[str, dict]:
     return out
 
 
-def _defines(cell: dict, name: str) -> bool:
-    """Whether a code cell defines the function or class ``name`` at its top level."""
-    if cell.get("cell_type") != "code":
-        return False
-    return bool(re.search(rf"^(?:async\s+)?(?:def|class)\s+{re.escape(name)}\b",
-                          _source(cell), re.M))
-
-
 def starter_code(master_source: str) -> str:
     """What the student notebook gives of a master's solution cell: the master's source
     with each ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` region replaced as nbgrader
@@ -400,7 +393,6 @@ def load_answers(course: Course, assignment: str) -> tuple[dict[str, list[Answer
     master = json.loads(course.master(assignment).read_text())
     cells = _solution_cells(master)
     starters = {ex: starter_code(_source(c)) for ex, c in cells.items()}
-    by_id = {c.get("id"): ex for ex, c in cells.items()}
     answers: dict[str, list[Answer]] = {ex: [] for ex in cells}
     problems = []
     root = course.root / "submitted"
@@ -414,25 +406,18 @@ def load_answers(course: Course, assignment: str) -> tuple[dict[str, list[Answer
             problems.append(f"{student}: no {nb_path.name}")
             continue
         try:
-            nb = json.loads(nb_path.read_text())
-            found = _solution_cells(nb)
-            for cell in nb.get("cells", []):  # a cell whose nbgrader metadata was lost
-                ex = by_id.get(cell.get("id"))
-                if ex and ex not in found and cell.get("cell_type") == "code":
-                    found[ex] = cell
-            for ex in cells:  # ... and its id: the cell that defines the exercise's name
-                defining = [c for c in nb.get("cells", []) if _defines(c, ex)]
-                if ex not in found and defining:
-                    found[ex] = defining[-1]  # the last definition is the one that counts
-        except (OSError, ValueError, AttributeError, TypeError) as exc:
+            # the answers where grading finds them: a cell whose nbgrader metadata (or id)
+            # an editor lost is found by its id or by what it defines (autograde/repair.py)
+            found = _solution_cells(repair(json.loads(nb_path.read_text()), master)[0])
+        except (OSError, ValueError, AttributeError, TypeError, KeyError) as exc:
             problems.append(f"{student}: not a readable notebook ({exc.__class__.__name__})")
             continue
         for ex in cells:
             if ex not in found:
                 continue
             src = _source(found[ex])
-            if normalise(src).tokens == normalise(starters[ex]).tokens:
-                continue  # the stub as given
+            if not src.strip() or normalise(src).tokens == normalise(starters[ex]).tokens:
+                continue  # deleted (repaired as an empty answer), or the stub as given
             answers[ex].append(Answer(student, ex, src))
     return answers, starters, problems
 

@@ -327,3 +327,16 @@ def test_a_cell_that_lost_its_metadata_and_id_is_found_by_the_name_it_defines(tm
     path.write_text(json.dumps(nb))
     answers, _, _ = load_answers(course, A)
     assert {a.student for a in answers["moving_average"]} == {"alice", "bob", "carol"}
+
+
+def test_a_deleted_answer_is_no_answer(tmp_path):
+    """Grading repairs a deleted solution cell as an empty answer; two empty answers are
+    not alike, so the comparison leaves it out."""
+    course = _course(tmp_path, students=("alice", "bob", "carol"))
+    path = course.submitted("bob", A) / f"{A}.ipynb"
+    nb = json.loads(path.read_text())
+    nb["cells"] = [c for c in nb["cells"]
+                   if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") != "moving_average"]
+    path.write_text(json.dumps(nb))
+    answers, _, _ = load_answers(course, A)
+    assert {a.student for a in answers["moving_average"]} == {"alice", "carol"}
